@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package abmil needs. Idempotent: does nothing when all
+# are present. Works as root or through sudo.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev libgloo-dev          # LibTorch 1.13 (CPU); gloo for its distributed headers
+  libopenblas0-openmp               # fast BLAS for LibTorch (reference BLAS otherwise, ~13x slower matmul)
+  libopencv-dev libyaml-cpp-dev zlib1g-dev
+  libfmt-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev googletest
+  dataset-fashion-mnist             # real Fashion-MNIST for the default demo, no download
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

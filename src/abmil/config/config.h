@@ -1,0 +1,130 @@
+// Typed run configuration: the one tree every command reads.
+//
+// A YAML file is loaded into `Config`, every key checked against the schema
+// declared once in config.cpp (type, range, choices, default, one-line doc).
+// No LibTorch here: this header is cheap to include.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace abmil {
+
+/// A user error in a config file or a `--set` override. `what()` is one line
+/// of the form `FILE:LINE: KEY: message` (or `--set KEY=VALUE: message`).
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// `experiment:` section.
+struct ExperimentConfig {
+  std::string name = "fashion_mnist_demo";  ///< run name, used for the run directory
+  int64_t seed = 1;                         ///< seed of every random draw (bags, init, order)
+};
+
+/// `data:` section. Only the `mnist_bags` kind exists so far; later kinds
+/// (feature_bags, image_patches, text_bags) add their own keys here.
+struct DataConfig {
+  std::string kind = "mnist_bags";  ///< data kind: mnist_bags
+  /// Folder with the four IDX files (train/t10k images/labels, .gz or plain).
+  /// `${VAR}` is expanded from the environment when the config is loaded.
+  std::string root = "/usr/share/datasets/fashion-mnist";
+  int64_t target = 9;               ///< class whose presence makes a bag positive (0..9)
+  std::string protocol = "balanced";  ///< balanced (paper) | simple (reference code)
+  double bag_size_mean = 10.0;      ///< mean of the Gaussian bag length
+  double bag_size_std = 2.0;        ///< std of the Gaussian bag length (length >= 1)
+  int64_t train_bags = 200;         ///< bags drawn from the train split (validation included)
+  int64_t test_bags = 1000;         ///< bags drawn from the test split
+  double validation_fraction = 0.1; ///< share of the training bags held out for early stopping
+  double pixel_mean = 0.1307;       ///< input normalisation: (x/255 - mean) / std
+  double pixel_std = 0.3081;
+};
+
+/// `model:` section.
+struct ModelConfig {
+  std::string encoder = "lenet5";   ///< instance encoder: lenet5
+  int64_t embedding_dim = 500;      ///< M, size of the instance embedding
+  /// Pooling: gated_attention | attention | mean | max | instance_max | instance_mean.
+  std::string pooling = "gated_attention";
+  int64_t attention_dim = 128;      ///< L, hidden size of the attention network
+  std::string classifier = "linear";  ///< bag classifier: linear (fc M -> 1)
+};
+
+/// `train.optimizer:` section.
+struct OptimizerConfig {
+  std::string kind = "adam";        ///< adam
+  double lr = 5e-4;
+  std::vector<double> betas = {0.9, 0.999};
+  double weight_decay = 1e-4;
+};
+
+/// `train.early_stopping:` section.
+struct EarlyStoppingConfig {
+  int64_t patience = 10;            ///< epochs without improvement before stopping; 0 = off
+  double min_delta = 0.0;           ///< improvement of the validation loss that counts
+};
+
+/// `train:` section.
+struct TrainConfig {
+  int64_t epochs = 50;
+  int64_t bags_per_step = 1;        ///< B, bags packed into one optimizer step
+  OptimizerConfig optimizer;
+  EarlyStoppingConfig early_stopping;
+};
+
+/// `eval:` section.
+struct EvalConfig {
+  double threshold = 0.5;           ///< bag probability at or above which a bag is positive
+  int64_t max_instances_per_pass = 8192;  ///< bound on instances in one evaluation forward pass
+};
+
+/// `runtime:` section.
+struct RuntimeConfig {
+  int64_t threads = 0;              ///< LibTorch intra-op threads; 0 = all cores
+  std::string device = "cpu";       ///< cpu | cuda
+  std::string progress = "auto";    ///< auto (on a terminal) | always | never
+};
+
+/// `output:` section.
+struct OutputConfig {
+  std::string dir = "";             ///< run directory; empty = runs/<experiment.name>
+  bool save_attention = true;       ///< write attention/test.csv
+  bool save_checkpoint = true;      ///< write checkpoints/best.pt
+};
+
+/// The whole configuration tree.
+struct Config {
+  ExperimentConfig experiment;
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  EvalConfig eval;
+  RuntimeConfig runtime;
+  OutputConfig output;
+};
+
+/// Loads `path`, applies `overrides` (each `key.path=value`, value parsed as
+/// YAML), expands `${VAR}` in string values and validates every key.
+/// Keys absent from the file keep their defaults.
+/// Throws ConfigError (one line, naming file and YAML line, with a
+/// "did you mean" for unknown keys close to a known one) on: unreadable file,
+/// malformed YAML, unknown key, wrong type, out-of-range value, value not
+/// among the choices, unset environment variable.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// Same as load_config, from YAML text; `source_name` stands for the file name
+/// in error messages.
+Config parse_config(const std::string& yaml_text, const std::string& source_name,
+                    const std::vector<std::string>& overrides = {});
+
+/// The resolved configuration as YAML (every key, in schema order), loadable
+/// by load_config to give back the same Config.
+std::string config_to_yaml(const Config& config);
+
+/// A table of every key: path, type, default, allowed values and its doc line.
+std::string config_reference();
+
+}  // namespace abmil

@@ -1,0 +1,70 @@
+#include "abmil/data/bag.h"
+
+#include <stdexcept>
+
+namespace abmil {
+
+BagSplit make_split(std::string name, std::vector<Bag> bags, const torch::Tensor& instance_rows) {
+  BagSplit split;
+  split.name = std::move(name);
+  split.offsets.reserve(bags.size() + 1);
+  split.offsets.push_back(0);
+  std::vector<int64_t> rows;
+  for (const Bag& bag : bags) {
+    for (int64_t s : bag.source_indices) {
+      if (s < 0 || s >= instance_rows.size(0))
+        throw std::out_of_range("make_split: source index " + std::to_string(s) + " outside [0, " +
+                                std::to_string(instance_rows.size(0)) + ")");
+      rows.push_back(s);
+    }
+    split.offsets.push_back(static_cast<int64_t>(rows.size()));
+  }
+  split.instances = instance_rows.index_select(0, torch::tensor(rows, torch::kLong)).contiguous();
+  split.bags = std::move(bags);
+  return split;
+}
+
+BagBatch make_batch(const BagSplit& split, const std::vector<int64_t>& positions) {
+  BagBatch batch;
+  batch.positions = positions;
+  const int64_t B = static_cast<int64_t>(positions.size());
+  std::vector<torch::Tensor> parts;
+  std::vector<int64_t> bag_index;
+  std::vector<float> labels;
+  parts.reserve(B);
+  labels.reserve(B);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t p = positions[b];
+    if (p < 0 || p >= split.num_bags())
+      throw std::out_of_range("make_batch: bag position " + std::to_string(p) + " outside split '" +
+                              split.name + "'");
+    const int64_t begin = split.offsets[p], end = split.offsets[p + 1];
+    parts.push_back(split.instances.narrow(0, begin, end - begin));
+    bag_index.insert(bag_index.end(), end - begin, b);
+    labels.push_back(static_cast<float>(split.bags[p].label));
+  }
+  batch.instances = B == 1 ? parts[0] : torch::cat(parts, 0);
+  batch.bag_index = torch::tensor(bag_index, torch::kLong);
+  batch.labels = torch::tensor(labels, torch::kFloat);
+  return batch;
+}
+
+BagSplit select_bags(const BagSplit& split, const std::vector<int64_t>& positions, std::string name) {
+  BagSplit out;
+  out.name = std::move(name);
+  out.offsets.push_back(0);
+  std::vector<torch::Tensor> parts;
+  for (int64_t p : positions) {
+    if (p < 0 || p >= split.num_bags())
+      throw std::out_of_range("select_bags: bag position " + std::to_string(p) + " outside split '" +
+                              split.name + "'");
+    const int64_t begin = split.offsets[p], end = split.offsets[p + 1];
+    parts.push_back(split.instances.narrow(0, begin, end - begin));
+    out.bags.push_back(split.bags[p]);
+    out.offsets.push_back(out.offsets.back() + (end - begin));
+  }
+  out.instances = parts.empty() ? split.instances.narrow(0, 0, 0).clone() : torch::cat(parts, 0);
+  return out;
+}
+
+}  // namespace abmil

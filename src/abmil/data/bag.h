@@ -1,0 +1,56 @@
+// Bags, splits of bags and batches of bags: the types every data kind
+// produces and every model consumes.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace abmil {
+
+/// One bag X = {x_1, ..., x_K} with its bag label Y (paper Sec. 2.1).
+/// The instances themselves live in the owning BagSplit's tensor.
+struct Bag {
+  int64_t id = 0;                        ///< bag id, unique within its split
+  int label = 0;                         ///< bag label Y in {0, 1}
+  std::vector<int64_t> source_indices;   ///< per instance: index of its source item (e.g. image index in the IDX file)
+  std::vector<int> instance_labels;      ///< per instance: y_k in {0, 1}, or -1 when unknown; evaluation only
+  int64_t size() const { return static_cast<int64_t>(source_indices.size()); }
+};
+
+/// A named set of bags with their instances stored contiguously, bag after bag.
+struct BagSplit {
+  std::string name;                      ///< "train", "validation", "test"
+  std::vector<Bag> bags;
+  torch::Tensor instances;               ///< [N_total, ...instance shape], float32
+  std::vector<int64_t> offsets;          ///< size bags+1: bag b owns rows [offsets[b], offsets[b+1])
+
+  int64_t num_bags() const { return static_cast<int64_t>(bags.size()); }
+  int64_t num_instances() const { return offsets.empty() ? 0 : offsets.back(); }
+};
+
+/// B bags packed into one tensor of instances, no padding (design.md).
+struct BagBatch {
+  torch::Tensor instances;               ///< [N, ...instance shape], N = sum of the B bag sizes
+  torch::Tensor bag_index;               ///< [N] int64, bag (0..B-1) of each instance, non-decreasing
+  torch::Tensor labels;                  ///< [B] float32 bag labels
+  std::vector<int64_t> positions;        ///< the B bags' positions in their split
+  int64_t num_bags() const { return static_cast<int64_t>(positions.size()); }
+};
+
+/// Builds a BagSplit from bags and a function giving each instance's tensor.
+/// `instance_rows` is [num_sources, ...shape]; row `source_indices[k]` of it
+/// becomes instance k. Throws std::out_of_range for a source index outside it.
+BagSplit make_split(std::string name, std::vector<Bag> bags, const torch::Tensor& instance_rows);
+
+/// Packs the bags at `positions` of `split` into a batch (instances copied in
+/// the order of `positions`). Throws std::out_of_range for a bad position.
+BagBatch make_batch(const BagSplit& split, const std::vector<int64_t>& positions);
+
+/// Splits `split` into two by bag positions (e.g. training and validation),
+/// copying the instances. Bags keep their ids.
+BagSplit select_bags(const BagSplit& split, const std::vector<int64_t>& positions, std::string name);
+
+}  // namespace abmil

@@ -1,0 +1,92 @@
+#include "abmil/metrics/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace abmil {
+namespace {
+
+// Throws std::invalid_argument unless the sizes agree and every label is 0 or 1.
+void check_inputs(const char* fn, const std::vector<double>& scores,
+                  const std::vector<int>& labels) {
+  if (scores.size() != labels.size())
+    throw std::invalid_argument(std::string(fn) + ": " + std::to_string(scores.size()) +
+                                " scores but " + std::to_string(labels.size()) + " labels");
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] != 0 && labels[i] != 1)
+      throw std::invalid_argument(std::string(fn) + ": label " + std::to_string(labels[i]) +
+                                  " at index " + std::to_string(i) + " is not 0 or 1");
+}
+
+// a / b, or 0 when b == 0.
+double ratio(double a, double b) { return b == 0 ? 0.0 : a / b; }
+
+}  // namespace
+
+ConfusionCounts confusion_counts(const std::vector<double>& scores, const std::vector<int>& labels,
+                                 double threshold) {
+  check_inputs("confusion_counts", scores, labels);
+  ConfusionCounts c;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const bool predicted = scores[i] >= threshold;  // a NaN score predicts negative
+    if (labels[i] == 1)
+      ++(predicted ? c.tp : c.fn);
+    else
+      ++(predicted ? c.fp : c.tn);
+  }
+  return c;
+}
+
+double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels) {
+  check_inputs("roc_auc", scores, labels);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const int64_t n = static_cast<int64_t>(scores.size());
+  const int64_t P = std::count(labels.begin(), labels.end(), 1);
+  const int64_t N = n - P;
+  // A NaN score has no rank (and would break the sort's ordering): the AUC is NaN too.
+  const bool any_nan =
+      std::any_of(scores.begin(), scores.end(), [](double s) { return std::isnan(s); });
+  if (P == 0 || N == 0 || any_nan) return nan;
+
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t b) { return scores[a] < scores[b]; });
+
+  // Ranks are 1-based; a run of tied scores at sorted positions [i, j) shares
+  // the mid-rank (i+1 + j) / 2.
+  double positive_rank_sum = 0;
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i + 1;
+    while (j < n && scores[order[j]] == scores[order[i]]) ++j;
+    const double mid_rank = 0.5 * static_cast<double>(i + 1 + j);
+    for (int64_t k = i; k < j; ++k)
+      if (labels[order[k]] == 1) positive_rank_sum += mid_rank;
+    i = j;
+  }
+  const double p = static_cast<double>(P), q = static_cast<double>(N);
+  return (positive_rank_sum - p * (p + 1) / 2) / (p * q);
+}
+
+ClassificationMetrics classification_metrics(const std::vector<double>& scores,
+                                             const std::vector<int>& labels, double threshold) {
+  ClassificationMetrics m;
+  m.counts = confusion_counts(scores, labels, threshold);
+  const ConfusionCounts& c = m.counts;
+  const double tp = static_cast<double>(c.tp), fp = static_cast<double>(c.fp);
+  const double tn = static_cast<double>(c.tn), fn = static_cast<double>(c.fn);
+  const double total = tp + fp + tn + fn;
+  m.accuracy = ratio(tp + tn, total);
+  m.error = ratio(fp + fn, total);
+  m.precision = ratio(tp, tp + fp);
+  m.recall = ratio(tp, tp + fn);
+  m.f1 = ratio(2 * m.precision * m.recall, m.precision + m.recall);
+  m.auc = roc_auc(scores, labels);
+  return m;
+}
+
+}  // namespace abmil

@@ -1,0 +1,39 @@
+// Bag-level classification metrics. No LibTorch here.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace abmil {
+
+/// Confusion counts of binary predictions (positive = label 1).
+struct ConfusionCounts {
+  int64_t tp = 0, fp = 0, tn = 0, fn = 0;
+};
+
+/// Binary classification metrics of one split. Values are fractions in [0,1];
+/// a metric whose denominator is zero (e.g. precision with no predicted
+/// positive) is 0, and `auc` is NaN when only one class is present.
+struct ClassificationMetrics {
+  double accuracy = 0, error = 0, precision = 0, recall = 0, f1 = 0, auc = 0;
+  ConfusionCounts counts;
+};
+
+/// Counts predictions `score >= threshold` against `labels` (0/1).
+/// Throws std::invalid_argument if the sizes differ or a label is not 0/1.
+ConfusionCounts confusion_counts(const std::vector<double>& scores, const std::vector<int>& labels,
+                                 double threshold = 0.5);
+
+/// Area under the ROC curve by the Mann-Whitney statistic with mid-ranks for
+/// ties: AUC = (sum of positive ranks - P(P+1)/2) / (P*N). Equals the
+/// trapezoidal area under the ROC curve. NaN when P == 0 or N == 0.
+/// Throws std::invalid_argument if the sizes differ or a label is not 0/1.
+double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels);
+
+/// Accuracy, error, precision, recall, F1 (from confusion_counts at
+/// `threshold`) and ROC AUC (from the raw scores).
+ClassificationMetrics classification_metrics(const std::vector<double>& scores,
+                                             const std::vector<int>& labels,
+                                             double threshold = 0.5);
+
+}  // namespace abmil

@@ -1,0 +1,34 @@
+#include "abmil/nn/encoders.h"
+
+#include <torch/nn/functional/pooling.h>
+
+#include <stdexcept>
+
+namespace abmil {
+
+namespace F = torch::nn::functional;
+
+LeNet5Impl::LeNet5Impl(const LeNet5Options& options_) : options(options_) {
+  conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels(), 20, 5)));
+  conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(20, 50, 5)));
+  const int64_t side = ((options.image_size() - 4) / 2 - 4) / 2;  // 28 -> 24 -> 12 -> 8 -> 4
+  fc = register_module("fc", torch::nn::Linear(50 * side * side, options.embedding_dim()));
+}
+
+torch::Tensor LeNet5Impl::forward(const torch::Tensor& x) {
+  torch::Tensor h = F::max_pool2d(torch::relu(conv1->forward(x)), F::MaxPool2dFuncOptions(2));
+  h = F::max_pool2d(torch::relu(conv2->forward(h)), F::MaxPool2dFuncOptions(2));
+  return torch::relu(fc->forward(h.flatten(1)));
+}
+
+std::shared_ptr<InstanceEncoderImpl> make_encoder(const std::string& name, const std::vector<int64_t>& shape,
+                                                  int64_t embedding_dim) {
+  if (name == "lenet5") {
+    if (shape.size() != 3 || shape[1] != shape[2] || shape[1] < 16)
+      throw std::invalid_argument("model.encoder lenet5 needs square images of at least 16x16 pixels");
+    return LeNet5(LeNet5Options().in_channels(shape[0]).image_size(shape[1]).embedding_dim(embedding_dim)).ptr();
+  }
+  throw std::invalid_argument("unknown model.encoder '" + name + "'");
+}
+
+}  // namespace abmil

@@ -1,0 +1,55 @@
+// Instance encoders f: x_k -> h_k in R^M (paper Sec. 2.3, "embedding-level approach").
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+#include <torch/arg.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace abmil {
+
+/// Base class of instance encoders, so a model can hold any of them.
+class InstanceEncoderImpl : public torch::nn::Module {
+ public:
+  /// x [N, ...instance shape] -> H [N, M].
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  /// M, the size of one instance embedding.
+  virtual int64_t embedding_dim() const = 0;
+};
+
+/// Options of LeNet5.
+struct LeNet5Options {
+  TORCH_ARG(int64_t, in_channels) = 1;
+  TORCH_ARG(int64_t, image_size) = 28;       ///< square input side, pixels
+  TORCH_ARG(int64_t, embedding_dim) = 500;   ///< M
+};
+
+/// LeNet-5 as in the paper's MNIST-bags experiments (Table 9 of the appendix):
+/// conv 5x5 1->20 + ReLU, maxpool 2, conv 5x5 20->50 + ReLU, maxpool 2,
+/// fc 800->M + ReLU. x [N, 1, 28, 28] -> H [N, M].
+class LeNet5Impl : public InstanceEncoderImpl {
+ public:
+  explicit LeNet5Impl(const LeNet5Options& options = {});
+  torch::Tensor forward(const torch::Tensor& x) override;
+  int64_t embedding_dim() const override { return options.embedding_dim(); }
+  LeNet5Options options;
+
+ private:
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+TORCH_MODULE(LeNet5);
+
+/// The encoder named `name` (lenet5) for instances of `instance_shape`
+/// (e.g. {1, 28, 28}) and embedding size M. Throws std::invalid_argument for
+/// an unknown name or a shape the encoder cannot take.
+std::shared_ptr<InstanceEncoderImpl> make_encoder(const std::string& name,
+                                                  const std::vector<int64_t>& instance_shape,
+                                                  int64_t embedding_dim);
+
+}  // namespace abmil

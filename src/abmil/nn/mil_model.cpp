@@ -1,0 +1,37 @@
+#include "abmil/nn/mil_model.h"
+
+#include <stdexcept>
+
+#include "abmil/config/config.h"
+
+namespace abmil {
+
+MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape)
+    : pooling_name(config.pooling) {
+  if (config.classifier != "linear") throw std::invalid_argument("unknown model.classifier '" + config.classifier + "'");
+  encoder = register_module("encoder", make_encoder(config.encoder, instance_shape, config.embedding_dim));
+  if (!is_instance_level(config.pooling))
+    pooling = register_module("pooling", make_pooling(config.pooling, config.embedding_dim, config.attention_dim));
+  classifier = register_module("classifier", torch::nn::Linear(config.embedding_dim, 1));
+}
+
+MilOutput MilModelImpl::forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index,
+                                           int64_t num_bags) {
+  MilOutput out;
+  if (pooling) {
+    PoolingOutput p = pooling->forward(H, bag_index, num_bags);
+    out.bag_logits = classifier->forward(p.z).squeeze(1);
+    out.attention_logits = p.attention_logits;
+    out.attention = p.attention;
+  } else {
+    out.instance_logits = classifier->forward(H).squeeze(1);
+    out.bag_logits = pool_instance_logits(out.instance_logits, bag_index, num_bags, pooling_name);
+  }
+  return out;
+}
+
+MilOutput MilModelImpl::forward(const torch::Tensor& instances, const torch::Tensor& bag_index, int64_t num_bags) {
+  return forward_embeddings(encoder->forward(instances), bag_index, num_bags);
+}
+
+}  // namespace abmil

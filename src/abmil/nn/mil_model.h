@@ -1,0 +1,51 @@
+// The MIL model: instance encoder, pooling, bag classifier (design.md).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "abmil/nn/encoders.h"
+#include "abmil/nn/pooling.h"
+
+namespace abmil {
+
+struct ModelConfig;
+
+/// Output of MilModel for a packed batch of B bags with N instances.
+struct MilOutput {
+  torch::Tensor bag_logits;        ///< [B] logit of P(Y=1 | bag)
+  torch::Tensor attention_logits;  ///< [N] raw attention scores; undefined without attention
+  torch::Tensor attention;         ///< [N] attention weights a_k, sum 1 per bag; undefined without attention
+  torch::Tensor instance_logits;   ///< [N] instance classifier logits (instance-level poolings only)
+};
+
+/// theta(X) = g(sigma(f(X))): encoder f, MIL pooling sigma, classifier g (paper eq. 5).
+/// Embedding-level: H = f(x) [N,M] -> z = pooling(H) [B,M] -> g(z) = fc(M->1).
+/// Instance-level (instance_max, instance_mean): s_k = fc(h_k), then the
+/// bag logit pools the instance scores (pool_instance_logits).
+class MilModelImpl : public torch::nn::Module {
+ public:
+  /// Builds the model of `config` for instances of `instance_shape`.
+  /// Throws std::invalid_argument for unknown encoder/pooling/classifier names.
+  MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape);
+
+  /// instances [N, ...], bag_index [N] int64 in [0, num_bags) -> MilOutput.
+  MilOutput forward(const torch::Tensor& instances, const torch::Tensor& bag_index, int64_t num_bags);
+
+  /// Pooling and classifier on given embeddings H [N, M] (used when the
+  /// encoder runs in chunks, see evaluate()).
+  MilOutput forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags);
+
+  std::shared_ptr<InstanceEncoderImpl> encoder;
+  std::shared_ptr<MilPoolingImpl> pooling;  ///< null for instance-level poolings
+  torch::nn::Linear classifier{nullptr};
+  std::string pooling_name;
+};
+TORCH_MODULE(MilModel);
+
+}  // namespace abmil

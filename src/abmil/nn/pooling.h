@@ -1,0 +1,112 @@
+// MIL pooling operators (Ilse, Tomczak & Welling 2018, Sec. 2.3-2.4).
+//
+// Every pooling works on a packed batch: H [N, M] instance embeddings,
+// bag_index [N] (bag of each instance, 0..B-1) and B; it returns one
+// bag embedding z [B, M] per bag. Attention poolings also return the raw
+// attention scores and the softmax weights a_k [N] (sum 1 within each bag).
+//
+// Example:
+//   GatedAttentionPooling pool(GatedAttentionPoolingOptions(500).attention_dim(128));
+//   PoolingOutput out = pool->forward(H, bag_index, B);   // out.z: [B, 500]
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+#include <torch/arg.h>
+
+#include <memory>
+#include <string>
+
+namespace abmil {
+
+/// Result of a pooling over a packed batch of B bags with N instances.
+struct PoolingOutput {
+  torch::Tensor z;                 ///< [B, M] bag embeddings
+  torch::Tensor attention_logits;  ///< [N] raw scores w^T(...) before the softmax; undefined without attention
+  torch::Tensor attention;         ///< [N] weights a_k, sum 1 per bag; undefined without attention
+};
+
+/// Base class of the embedding-level poolings, so a model can hold any of them.
+class MilPoolingImpl : public torch::nn::Module {
+ public:
+  /// H [N, M] float, bag_index [N] int64 in [0, num_bags) -> PoolingOutput.
+  virtual PoolingOutput forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) = 0;
+  /// Pooling name as in the config (model.pooling).
+  virtual std::string name() const = 0;
+};
+
+/// Mean pooling z = (1/K) sum_k h_k (paper eq. 3-4 with the mean operator).
+class MeanPoolingImpl : public MilPoolingImpl {
+ public:
+  PoolingOutput forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) override;
+  std::string name() const override { return "mean"; }
+};
+TORCH_MODULE(MeanPooling);
+
+/// Max pooling z_m = max_k h_km (paper eq. 3 with the max operator).
+class MaxPoolingImpl : public MilPoolingImpl {
+ public:
+  PoolingOutput forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) override;
+  std::string name() const override { return "max"; }
+};
+TORCH_MODULE(MaxPooling);
+
+/// Options of AttentionPooling and GatedAttentionPooling.
+struct AttentionPoolingOptions {
+  /* implicit */ AttentionPoolingOptions(int64_t embedding_dim) : embedding_dim_(embedding_dim) {}
+  TORCH_ARG(int64_t, embedding_dim);        ///< M, size of h_k
+  TORCH_ARG(int64_t, attention_dim) = 128;  ///< L, hidden size of the attention network
+};
+using GatedAttentionPoolingOptions = AttentionPoolingOptions;
+
+/// Attention pooling, paper eq. 8:
+///   a_k = exp(w^T tanh(V h_k)) / sum_j exp(w^T tanh(V h_j)),  z = sum_k a_k h_k,
+/// with V in R^{L x M} (with bias, as the reference code) and w in R^{L x 1}.
+class AttentionPoolingImpl : public MilPoolingImpl {
+ public:
+  explicit AttentionPoolingImpl(const AttentionPoolingOptions& options);
+  PoolingOutput forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) override;
+  std::string name() const override { return "attention"; }
+  AttentionPoolingOptions options;
+
+ protected:
+  /// The raw scores w^T tanh(V h_k): H [N, M] -> [N].
+  virtual torch::Tensor scores(const torch::Tensor& H);
+  torch::nn::Linear V{nullptr}, w{nullptr};
+};
+TORCH_MODULE(AttentionPooling);
+
+/// Gated attention pooling, paper eq. 9:
+///   a_k = softmax_k( w^T (tanh(V h_k) ⊙ sigm(U h_k)) ),  z = sum_k a_k h_k,
+/// with U in R^{L x M} the gate. Same shapes as AttentionPooling.
+class GatedAttentionPoolingImpl : public AttentionPoolingImpl {
+ public:
+  explicit GatedAttentionPoolingImpl(const GatedAttentionPoolingOptions& options);
+  std::string name() const override { return "gated_attention"; }
+
+ protected:
+  torch::Tensor scores(const torch::Tensor& H) override;
+  torch::nn::Linear U{nullptr};
+};
+TORCH_MODULE(GatedAttentionPooling);
+
+/// Instance-level MIL pooling of instance scores s_k (logits of the instance
+/// classifier; paper Sec. 2.2, mi-Net style): returns bag logits [B].
+///   instance_max:  P(Y=1) = max_k sigm(s_k)  =>  logit = max_k s_k
+///   instance_mean: P(Y=1) = (1/K) sum_k sigm(s_k), logit = log P - log(1-P)
+///                  computed with log-sum-exp of log-sigmoids (stable).
+/// `mode` is "instance_max" or "instance_mean"; throws std::invalid_argument otherwise.
+torch::Tensor pool_instance_logits(const torch::Tensor& instance_logits, const torch::Tensor& bag_index,
+                                   int64_t num_bags, const std::string& mode);
+
+/// True for the poolings that pool instance scores instead of embeddings.
+bool is_instance_level(const std::string& pooling);
+
+/// The embedding-level pooling named `pooling` (mean | max | attention |
+/// gated_attention) for embeddings of size M. Throws std::invalid_argument
+/// for any other name.
+std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim,
+                                             int64_t attention_dim);
+
+}  // namespace abmil

@@ -1,0 +1,55 @@
+#include "abmil/nn/segment.h"
+
+namespace abmil {
+
+namespace {
+
+/// bag_index [N] broadcast to x's shape, for scatter.
+torch::Tensor expand_index(const torch::Tensor& bag_index, const torch::Tensor& x) {
+  std::vector<int64_t> view(x.dim(), 1);
+  view[0] = x.size(0);
+  return bag_index.view(view).expand_as(x);
+}
+
+std::vector<int64_t> reduced_shape(const torch::Tensor& x, int64_t num_bags) {
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape[0] = num_bags;
+  return shape;
+}
+
+}  // namespace
+
+torch::Tensor segment_sum(const torch::Tensor& x, const torch::Tensor& bag_index, int64_t num_bags) {
+  return torch::zeros(reduced_shape(x, num_bags), x.options()).index_add(0, bag_index, x);
+}
+
+torch::Tensor segment_counts(const torch::Tensor& bag_index, int64_t num_bags, torch::ScalarType dtype) {
+  return torch::bincount(bag_index, /*weights=*/{}, num_bags).to(dtype);
+}
+
+torch::Tensor segment_mean(const torch::Tensor& x, const torch::Tensor& bag_index, int64_t num_bags) {
+  torch::Tensor counts = segment_counts(bag_index, num_bags, x.scalar_type());
+  std::vector<int64_t> view(x.dim(), 1);
+  view[0] = num_bags;
+  return segment_sum(x, bag_index, num_bags) / counts.view(view);
+}
+
+torch::Tensor segment_max(const torch::Tensor& x, const torch::Tensor& bag_index, int64_t num_bags) {
+  if (num_bags == 1) return std::get<0>(x.max(0, /*keepdim=*/true));
+  return torch::zeros(reduced_shape(x, num_bags), x.options())
+      .scatter_reduce(0, expand_index(bag_index, x), x, "amax", /*include_self=*/false);
+}
+
+torch::Tensor segment_softmax(const torch::Tensor& logits, const torch::Tensor& bag_index, int64_t num_bags) {
+  torch::Tensor shift = segment_max(logits.detach(), bag_index, num_bags).index_select(0, bag_index);
+  torch::Tensor e = (logits - shift).exp();
+  return e / segment_sum(e, bag_index, num_bags).index_select(0, bag_index);
+}
+
+torch::Tensor segment_logsumexp(const torch::Tensor& x, const torch::Tensor& bag_index, int64_t num_bags) {
+  torch::Tensor m = segment_max(x.detach(), bag_index, num_bags);
+  torch::Tensor e = (x - m.index_select(0, bag_index)).exp();
+  return segment_sum(e, bag_index, num_bags).log() + m;
+}
+
+}  // namespace abmil

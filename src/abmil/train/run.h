@@ -1,0 +1,36 @@
+// `abmil train`: the whole job from a Config to a finished run directory.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+#include "abmil/metrics/metrics.h"
+
+namespace abmil {
+
+struct Config;
+
+/// What a finished training run reports.
+struct RunSummary {
+  std::filesystem::path run_dir;
+  ClassificationMetrics test;   ///< test-split metrics of the restored best weights
+  double test_loss = 0;         ///< mean negative Bernoulli log-likelihood, nats
+  double instance_auc = 0;      ///< attention AUC over instances of positive test bags (NaN without attention)
+  int64_t best_epoch = 0, epochs_run = 0;
+  double train_seconds = 0, total_seconds = 0;
+};
+
+/// Sets LibTorch's intra-op threads to `threads` (0 = all cores) and returns
+/// the count in use.
+int apply_threads(int64_t threads);
+
+/// Loads the data, builds the model, trains, evaluates on the test split and
+/// writes the run directory (see io/run_dir.h) under `config.output.dir`.
+/// Logs one line per epoch to `log`; a progress bar goes to stderr when
+/// `runtime.progress` asks for it. Throws DataError, ConfigError or
+/// std::runtime_error with a one-line message on bad input; metrics.json is
+/// then not written, so the run never looks complete.
+RunSummary run_train(const Config& config, std::ostream& log);
+
+}  // namespace abmil

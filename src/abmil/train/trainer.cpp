@@ -1,0 +1,205 @@
+#include "abmil/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "abmil/config/config.h"
+#include "abmil/data/mnist_bags.h"
+
+namespace abmil {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  torch::Tensor c = t.to(torch::kCPU, torch::kDouble).contiguous();
+  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+/// Groups consecutive bags of `split` into passes of at most `bound` instances
+/// (a bag larger than `bound` gets a pass of its own).
+std::vector<std::vector<int64_t>> eval_passes(const BagSplit& split, int64_t bound) {
+  std::vector<std::vector<int64_t>> passes;
+  int64_t in_pass = 0;
+  for (int64_t b = 0; b < split.num_bags(); ++b) {
+    const int64_t k = split.bags[b].size();
+    if (passes.empty() || in_pass + k > bound) {
+      passes.emplace_back();
+      in_pass = 0;
+    }
+    passes.back().push_back(b);
+    in_pass += k;
+  }
+  return passes;
+}
+
+/// Copies of every parameter and buffer, to restore the best epoch.
+std::vector<torch::Tensor> snapshot(const torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
+  for (const auto& b : m.buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+
+void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard no_grad;
+  size_t i = 0;
+  for (auto& p : m.parameters()) p.copy_(saved[i++]);
+  for (auto& b : m.buffers()) b.copy_(saved[i++]);
+}
+
+/// A one-line progress bar on stderr, redrawn in place.
+void draw_progress(int64_t epoch, int64_t done, int64_t total, double seconds) {
+  const int width = 30;
+  const int filled = total > 0 ? static_cast<int>(width * done / total) : width;
+  std::fprintf(stderr, "\repoch %lld [%.*s%*s] %lld/%lld bags %.1fs", static_cast<long long>(epoch), filled,
+               "##############################", width - filled, "", static_cast<long long>(done),
+               static_cast<long long>(total), seconds);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+BagPredictions predict(MilModel& model, const BagSplit& split, int64_t bound, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  BagPredictions out;
+  std::vector<torch::Tensor> logits, attention, attention_logits, instance_logits;
+  for (const auto& pass : eval_passes(split, bound)) {
+    BagBatch batch = make_batch(split, pass);
+    torch::Tensor x = batch.instances.to(device);
+    std::vector<torch::Tensor> chunks;
+    for (int64_t begin = 0; begin < x.size(0); begin += bound)
+      chunks.push_back(model->encoder->forward(x.narrow(0, begin, std::min(bound, x.size(0) - begin))));
+    torch::Tensor H = chunks.size() == 1 ? chunks[0] : torch::cat(chunks, 0);
+    MilOutput o = model->forward_embeddings(H, batch.bag_index.to(device), batch.num_bags());
+    logits.push_back(o.bag_logits.cpu());
+    if (o.attention.defined()) {
+      attention.push_back(o.attention.cpu());
+      attention_logits.push_back(o.attention_logits.cpu());
+    }
+    if (o.instance_logits.defined()) instance_logits.push_back(o.instance_logits.cpu());
+  }
+  if (logits.empty()) return out;
+  torch::Tensor all_logits = torch::cat(logits);
+  std::vector<float> labels;
+  for (const Bag& bag : split.bags) {
+    out.labels.push_back(bag.label);
+    labels.push_back(static_cast<float>(bag.label));
+  }
+  out.loss = torch::binary_cross_entropy_with_logits(all_logits, torch::tensor(labels)).item<double>();
+  out.probabilities = to_vector(torch::sigmoid(all_logits));
+  if (!attention.empty()) {
+    out.attention = torch::cat(attention);
+    out.attention_logits = torch::cat(attention_logits);
+  }
+  if (!instance_logits.empty()) out.instance_probabilities = torch::sigmoid(torch::cat(instance_logits));
+  return out;
+}
+
+double instance_auc(const BagSplit& split, const torch::Tensor& weights) {
+  if (!weights.defined()) return std::nan("");
+  std::vector<double> w = to_vector(weights);
+  std::vector<double> scores;
+  std::vector<int> labels;
+  for (int64_t b = 0; b < split.num_bags(); ++b) {
+    const Bag& bag = split.bags[b];
+    if (bag.label != 1) continue;
+    for (int64_t k = 0; k < bag.size(); ++k) {
+      if (bag.instance_labels.size() != static_cast<size_t>(bag.size()) || bag.instance_labels[k] < 0) continue;
+      scores.push_back(w[split.offsets[b] + k]);
+      labels.push_back(bag.instance_labels[k]);
+    }
+  }
+  return roc_auc(scores, labels);
+}
+
+TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
+                const EpochCallback& on_epoch, bool show_progress) {
+  const TrainConfig& tc = config.train;
+  torch::optim::Adam optimizer(model->parameters(),
+                               torch::optim::AdamOptions(tc.optimizer.lr)
+                                   .betas({tc.optimizer.betas.at(0), tc.optimizer.betas.at(1)})
+                                   .weight_decay(tc.optimizer.weight_decay));
+  std::seed_seq order_seq{static_cast<uint64_t>(config.experiment.seed), uint64_t{4}};
+  std::mt19937_64 order_rng(order_seq);
+  const bool has_validation = data.validation.num_bags() > 0;
+  const int64_t B = tc.bags_per_step;
+
+  TrainResult result;
+  double best_loss = std::numeric_limits<double>::infinity();
+  int64_t epochs_without_improvement = 0;
+  std::vector<torch::Tensor> best_weights = snapshot(*model);
+  const auto t_train = Clock::now();
+
+  std::vector<int64_t> order(data.train.num_bags());
+  for (int64_t epoch = 1; epoch <= tc.epochs; ++epoch) {
+    const auto t0 = Clock::now();
+    model->train();
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), order_rng);
+    std::vector<double> probs(order.size());
+    std::vector<int> labels(order.size());
+    double loss_sum = 0;
+    for (size_t start = 0; start < order.size(); start += B) {
+      std::vector<int64_t> positions(order.begin() + start,
+                                     order.begin() + std::min(order.size(), start + static_cast<size_t>(B)));
+      BagBatch batch = make_batch(data.train, positions);
+      optimizer.zero_grad();
+      MilOutput out = model->forward(batch.instances.to(device), batch.bag_index.to(device), batch.num_bags());
+      torch::Tensor labels_t = batch.labels.to(device);
+      torch::Tensor loss = torch::binary_cross_entropy_with_logits(out.bag_logits, labels_t);
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>() * batch.num_bags();
+      std::vector<double> p = to_vector(torch::sigmoid(out.bag_logits.detach()));
+      for (size_t i = 0; i < positions.size(); ++i) {
+        probs[start + i] = p[i];
+        labels[start + i] = data.train.bags[positions[i]].label;
+      }
+      if (show_progress) draw_progress(epoch, static_cast<int64_t>(start + positions.size()),
+                                       static_cast<int64_t>(order.size()), seconds_since(t0));
+    }
+    if (show_progress) std::fprintf(stderr, "\r\033[K");
+    EpochLog train_log{epoch, "train", loss_sum / std::max<size_t>(1, order.size()),
+                       classification_metrics(probs, labels, config.eval.threshold), seconds_since(t0)};
+    result.history.push_back(train_log);
+
+    EpochLog val_log;
+    if (has_validation) {
+      const auto t1 = Clock::now();
+      BagPredictions val = predict(model, data.validation, config.eval.max_instances_per_pass, device);
+      val_log = {epoch, "validation", val.loss, classification_metrics(val.probabilities, val.labels,
+                                                                        config.eval.threshold),
+                 seconds_since(t1)};
+      result.history.push_back(val_log);
+    }
+    result.epochs_run = epoch;
+    if (on_epoch) on_epoch(train_log, has_validation ? &val_log : nullptr);
+
+    const double monitored = has_validation ? val_log.loss : train_log.loss;
+    if (monitored < best_loss - tc.early_stopping.min_delta) {
+      best_loss = monitored;
+      result.best_epoch = epoch;
+      best_weights = snapshot(*model);
+      epochs_without_improvement = 0;
+    } else if (tc.early_stopping.patience > 0 && ++epochs_without_improvement >= tc.early_stopping.patience) {
+      result.stopped_early = true;
+      break;
+    }
+  }
+  restore(*model, best_weights);
+  result.train_seconds = seconds_since(t_train);
+  return result;
+}
+
+}  // namespace abmil

@@ -1,0 +1,71 @@
+// Training and evaluation of a MilModel on bag splits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "abmil/data/bag.h"
+#include "abmil/metrics/metrics.h"
+#include "abmil/nn/mil_model.h"
+
+namespace abmil {
+
+struct Config;
+struct MilData;
+
+/// Model outputs for every bag of a split, in split order.
+struct BagPredictions {
+  std::vector<double> probabilities;  ///< [B] P(Y=1 | bag)
+  std::vector<int> labels;            ///< [B] bag labels
+  double loss = 0;                    ///< mean negative Bernoulli log-likelihood over the bags, nats
+  torch::Tensor attention;            ///< [N_total] a_k aligned with split.instances rows; undefined without attention
+  torch::Tensor attention_logits;     ///< [N_total] raw scores before the softmax; undefined without attention
+  torch::Tensor instance_probabilities;  ///< [N_total] sigm(s_k) of instance-level poolings; else undefined
+};
+
+/// Runs `model` in eval mode without gradients over all bags of `split`.
+/// Bags are packed into passes of at most `max_instances_per_pass` instances;
+/// a bag larger than that is encoded in chunks of that size and pooled whole,
+/// so the result equals the one-bag-at-a-time computation.
+BagPredictions predict(MilModel& model, const BagSplit& split, int64_t max_instances_per_pass,
+                       torch::Device device);
+
+/// One row of metrics.csv: one epoch and one split.
+struct EpochLog {
+  int64_t epoch = 0;     ///< 1-based
+  std::string split;     ///< train | validation | test
+  double loss = 0;       ///< mean bag loss, nats
+  ClassificationMetrics metrics;
+  double seconds = 0;    ///< wall time of this split's pass
+};
+
+/// What fit() did.
+struct TrainResult {
+  std::vector<EpochLog> history;
+  int64_t best_epoch = 0;       ///< epoch whose weights were restored
+  int64_t epochs_run = 0;
+  bool stopped_early = false;
+  double train_seconds = 0;     ///< wall time of all epochs, validation included
+};
+
+/// Called after every epoch with that epoch's train and validation rows.
+using EpochCallback = std::function<void(const EpochLog& train, const EpochLog* validation)>;
+
+/// Trains `model` on `data.train` with Adam (config.train.optimizer), B =
+/// train.bags_per_step bags per step, loss = mean over the batch's bags of
+/// the negative Bernoulli log-likelihood (binary cross-entropy on logits,
+/// stable for any logit). Early stopping on the validation loss
+/// (train.early_stopping; the training loss when there is no validation
+/// split); the weights of the best epoch are restored at the end.
+/// Bag order is shuffled each epoch from experiment.seed.
+TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
+                const EpochCallback& on_epoch = {}, bool show_progress = false);
+
+/// Instance-level AUC of attention weights: over the instances of the
+/// positive bags of `split` that have known instance labels, ROC AUC of
+/// `weights` [N_total] against the instance labels. NaN when undefined.
+double instance_auc(const BagSplit& split, const torch::Tensor& weights);
+
+}  // namespace abmil

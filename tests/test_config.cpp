@@ -1,0 +1,426 @@
+// Tests of the typed configuration: defaults, parsing of every section, the
+// one-line error messages (unknown key, wrong type, range, choices, malformed
+// YAML, environment variables), `--set` overrides, the YAML round trip and the
+// reference table.
+
+#include "abmil/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace abmil {
+namespace {
+
+/// The message of the ConfigError that parsing `yaml` (as "cfg.yaml") with
+/// `overrides` throws; a test failure and "" when nothing is thrown.
+std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse_config(yaml, "cfg.yaml", overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no ConfigError for:\n" << yaml;
+  return "";
+}
+
+/// Expects every field of `a` and `b` to be equal (doubles bit for bit).
+void expect_same(const Config& a, const Config& b) {
+  EXPECT_EQ(a.experiment.name, b.experiment.name);
+  EXPECT_EQ(a.experiment.seed, b.experiment.seed);
+  EXPECT_EQ(a.data.kind, b.data.kind);
+  EXPECT_EQ(a.data.root, b.data.root);
+  EXPECT_EQ(a.data.target, b.data.target);
+  EXPECT_EQ(a.data.protocol, b.data.protocol);
+  EXPECT_EQ(a.data.bag_size_mean, b.data.bag_size_mean);
+  EXPECT_EQ(a.data.bag_size_std, b.data.bag_size_std);
+  EXPECT_EQ(a.data.train_bags, b.data.train_bags);
+  EXPECT_EQ(a.data.test_bags, b.data.test_bags);
+  EXPECT_EQ(a.data.validation_fraction, b.data.validation_fraction);
+  EXPECT_EQ(a.data.pixel_mean, b.data.pixel_mean);
+  EXPECT_EQ(a.data.pixel_std, b.data.pixel_std);
+  EXPECT_EQ(a.model.encoder, b.model.encoder);
+  EXPECT_EQ(a.model.embedding_dim, b.model.embedding_dim);
+  EXPECT_EQ(a.model.pooling, b.model.pooling);
+  EXPECT_EQ(a.model.attention_dim, b.model.attention_dim);
+  EXPECT_EQ(a.model.classifier, b.model.classifier);
+  EXPECT_EQ(a.train.epochs, b.train.epochs);
+  EXPECT_EQ(a.train.bags_per_step, b.train.bags_per_step);
+  EXPECT_EQ(a.train.optimizer.kind, b.train.optimizer.kind);
+  EXPECT_EQ(a.train.optimizer.lr, b.train.optimizer.lr);
+  EXPECT_EQ(a.train.optimizer.betas, b.train.optimizer.betas);
+  EXPECT_EQ(a.train.optimizer.weight_decay, b.train.optimizer.weight_decay);
+  EXPECT_EQ(a.train.early_stopping.patience, b.train.early_stopping.patience);
+  EXPECT_EQ(a.train.early_stopping.min_delta, b.train.early_stopping.min_delta);
+  EXPECT_EQ(a.eval.threshold, b.eval.threshold);
+  EXPECT_EQ(a.eval.max_instances_per_pass, b.eval.max_instances_per_pass);
+  EXPECT_EQ(a.runtime.threads, b.runtime.threads);
+  EXPECT_EQ(a.runtime.device, b.runtime.device);
+  EXPECT_EQ(a.runtime.progress, b.runtime.progress);
+  EXPECT_EQ(a.output.dir, b.output.dir);
+  EXPECT_EQ(a.output.save_attention, b.output.save_attention);
+  EXPECT_EQ(a.output.save_checkpoint, b.output.save_checkpoint);
+}
+
+/// A fresh empty folder under the system temp folder, removed on destruction.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("abmil_test_config_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+TEST(Config, EmptyYamlGivesDefaults) {
+  for (const std::string text : {"", "# only a comment\n", "~\n"}) {
+    const Config c = parse_config(text, "cfg.yaml");
+    expect_same(c, Config{});
+    EXPECT_EQ(c.train.epochs, 50);
+    EXPECT_EQ(c.model.pooling, "gated_attention");
+    EXPECT_EQ(c.train.optimizer.lr, 5e-4);
+    EXPECT_EQ(c.train.optimizer.betas, (std::vector<double>{0.9, 0.999}));
+  }
+}
+
+TEST(Config, EmptySectionKeepsDefaults) {
+  const Config c = parse_config("train:\nmodel:\n  pooling: mean\n", "cfg.yaml");
+  EXPECT_EQ(c.train.epochs, 50);
+  EXPECT_EQ(c.model.pooling, "mean");
+}
+
+TEST(Config, FullFileFillsEveryField) {
+  const std::string yaml = R"(
+experiment:
+  name: run7
+  seed: 42
+data:
+  kind: mnist_bags
+  root: /data/mnist
+  target: 3
+  protocol: simple
+  bag_size_mean: 50
+  bag_size_std: 10.5
+  train_bags: 500
+  test_bags: 100
+  validation_fraction: 0.2
+  pixel_mean: -0.5
+  pixel_std: 1.5
+model:
+  encoder: lenet5
+  embedding_dim: 256
+  pooling: instance_max
+  attention_dim: 64
+  classifier: linear
+train:
+  epochs: 20
+  bags_per_step: 4
+  optimizer:
+    kind: adam
+    lr: 1e-3
+    betas: [0.8, 0.99]
+    weight_decay: 0
+  early_stopping:
+    patience: 0
+    min_delta: 0.001
+eval:
+  threshold: 0.75
+  max_instances_per_pass: 1024
+runtime:
+  threads: 8
+  device: cuda
+  progress: never
+output:
+  dir: runs/custom
+  save_attention: false
+  save_checkpoint: False
+)";
+  const Config c = parse_config(yaml, "cfg.yaml");
+  EXPECT_EQ(c.experiment.name, "run7");
+  EXPECT_EQ(c.experiment.seed, 42);
+  EXPECT_EQ(c.data.kind, "mnist_bags");
+  EXPECT_EQ(c.data.root, "/data/mnist");
+  EXPECT_EQ(c.data.target, 3);
+  EXPECT_EQ(c.data.protocol, "simple");
+  EXPECT_EQ(c.data.bag_size_mean, 50.0);
+  EXPECT_EQ(c.data.bag_size_std, 10.5);
+  EXPECT_EQ(c.data.train_bags, 500);
+  EXPECT_EQ(c.data.test_bags, 100);
+  EXPECT_EQ(c.data.validation_fraction, 0.2);
+  EXPECT_EQ(c.data.pixel_mean, -0.5);
+  EXPECT_EQ(c.data.pixel_std, 1.5);
+  EXPECT_EQ(c.model.encoder, "lenet5");
+  EXPECT_EQ(c.model.embedding_dim, 256);
+  EXPECT_EQ(c.model.pooling, "instance_max");
+  EXPECT_EQ(c.model.attention_dim, 64);
+  EXPECT_EQ(c.model.classifier, "linear");
+  EXPECT_EQ(c.train.epochs, 20);
+  EXPECT_EQ(c.train.bags_per_step, 4);
+  EXPECT_EQ(c.train.optimizer.kind, "adam");
+  EXPECT_EQ(c.train.optimizer.lr, 1e-3);
+  EXPECT_EQ(c.train.optimizer.betas, (std::vector<double>{0.8, 0.99}));
+  EXPECT_EQ(c.train.optimizer.weight_decay, 0.0);
+  EXPECT_EQ(c.train.early_stopping.patience, 0);
+  EXPECT_EQ(c.train.early_stopping.min_delta, 0.001);
+  EXPECT_EQ(c.eval.threshold, 0.75);
+  EXPECT_EQ(c.eval.max_instances_per_pass, 1024);
+  EXPECT_EQ(c.runtime.threads, 8);
+  EXPECT_EQ(c.runtime.device, "cuda");
+  EXPECT_EQ(c.runtime.progress, "never");
+  EXPECT_EQ(c.output.dir, "runs/custom");
+  EXPECT_FALSE(c.output.save_attention);
+  EXPECT_FALSE(c.output.save_checkpoint);
+}
+
+TEST(Config, UnknownKeySuggestsTheClosestKey) {
+  EXPECT_EQ(error_of("experiment:\n  seed: 3\ntrain:\n  epoch: 5\n"),
+            "cfg.yaml:4: unknown key 'train.epoch' (did you mean 'train.epochs'?)");
+  // A key in the wrong section is found by its last component.
+  EXPECT_EQ(error_of("train:\n  lr: 0.1\n"), "cfg.yaml:2: unknown key 'train.lr' (did you mean 'train.optimizer.lr'?)");
+  // A misspelt section.
+  EXPECT_EQ(error_of("\n\ntrian:\n  epochs: 5\n"), "cfg.yaml:3: unknown key 'trian' (did you mean 'train'?)");
+}
+
+TEST(Config, UnknownKeyWithoutNearMatchHasNoSuggestion) {
+  EXPECT_EQ(error_of("model:\n  frobnicate_everything: 1\n"), "cfg.yaml:2: unknown key 'model.frobnicate_everything'");
+  EXPECT_EQ(error_of("zzzzzzzz: 1\n"), "cfg.yaml:1: unknown key 'zzzzzzzz'");
+}
+
+TEST(Config, IntegerRejectsStringsFloatsAndQuotedNumbers) {
+  EXPECT_EQ(error_of("train:\n  bags_per_step: 2\n  epochs: ten\n"),
+            "cfg.yaml:3: train.epochs: expected an integer, got 'ten'");
+  EXPECT_EQ(error_of("train:\n  epochs: 2.5\n"), "cfg.yaml:2: train.epochs: expected an integer, got '2.5'");
+  EXPECT_EQ(error_of("train:\n  epochs: \"10\"\n"),
+            "cfg.yaml:2: train.epochs: expected an integer, got '10' (quoted, so a string)");
+  EXPECT_EQ(error_of("train:\n  epochs:\n"), "cfg.yaml:2: train.epochs: expected an integer, got nothing");
+  EXPECT_EQ(error_of("train:\n  epochs: {a: 1}\n"), "cfg.yaml:2: train.epochs: expected an integer, got a map");
+  EXPECT_EQ(error_of("experiment:\n  seed: 99999999999999999999\n"),
+            "cfg.yaml:2: experiment.seed: 99999999999999999999 is out of range (must fit in a 64-bit integer)");
+}
+
+TEST(Config, OtherTypesAreChecked) {
+  EXPECT_EQ(error_of("eval:\n  threshold: high\n"), "cfg.yaml:2: eval.threshold: expected a number, got 'high'");
+  EXPECT_EQ(error_of("eval:\n  threshold: .nan\n"), "cfg.yaml:2: eval.threshold: expected a number, got '.nan'");
+  EXPECT_EQ(error_of("output:\n  save_attention: yes\n"),
+            "cfg.yaml:2: output.save_attention: expected true or false, got 'yes'");
+  EXPECT_EQ(error_of("experiment:\n  name: [a, b]\n"), "cfg.yaml:2: experiment.name: expected a string, got a list");
+  EXPECT_EQ(error_of("train:\n  optimizer:\n    betas: 0.9\n"),
+            "cfg.yaml:3: train.optimizer.betas: expected a list of 2 numbers, got '0.9'");
+  EXPECT_EQ(error_of("train:\n  optimizer:\n    betas:\n      - 0.9\n      - x\n"),
+            "cfg.yaml:5: train.optimizer.betas[1]: expected a number, got 'x'");
+  EXPECT_EQ(error_of("train:\n  optimizer:\n    betas: [0.9]\n"),
+            "cfg.yaml:3: train.optimizer.betas: expected exactly 2 numbers, got 1");
+  // Integers are numbers; strings accept any scalar.
+  const Config c = parse_config("eval:\n  threshold: 1\nexperiment:\n  name: 123\n", "cfg.yaml");
+  EXPECT_EQ(c.eval.threshold, 1.0);
+  EXPECT_EQ(c.experiment.name, "123");
+}
+
+TEST(Config, OutOfRange) {
+  EXPECT_EQ(error_of("train:\n  epochs: 0\n"), "cfg.yaml:2: train.epochs: 0 is out of range (must be >= 1)");
+  EXPECT_EQ(error_of("data:\n  target: 10\n"), "cfg.yaml:2: data.target: 10 is out of range (must be in [0, 9])");
+  EXPECT_EQ(error_of("data:\n  bag_size_mean: 0\n"),
+            "cfg.yaml:2: data.bag_size_mean: 0 is out of range (must be in (0, 10000])");
+  EXPECT_EQ(error_of("data:\n  validation_fraction: 0.95\n"),
+            "cfg.yaml:2: data.validation_fraction: 0.95 is out of range (must be in [0, 0.9])");
+  EXPECT_EQ(error_of("train:\n  optimizer:\n    lr: -1e-3\n"),
+            "cfg.yaml:3: train.optimizer.lr: -0.001 is out of range (must be > 0)");
+  EXPECT_EQ(error_of("train:\n  optimizer:\n    betas: [0.9, 1]\n"),
+            "cfg.yaml:3: train.optimizer.betas[1]: 1 is out of range (must be in [0, 1))");
+  // The bounds themselves are accepted where the interval is closed.
+  const Config c = parse_config("data:\n  target: 0\n  validation_fraction: 0.9\neval:\n  threshold: 1\n", "cfg.yaml");
+  EXPECT_EQ(c.data.target, 0);
+  EXPECT_EQ(c.data.validation_fraction, 0.9);
+}
+
+TEST(Config, BadChoiceSuggestsTheIntendedOne) {
+  EXPECT_EQ(error_of("model:\n  embedding_dim: 10\n  pooling: gated\n"),
+            "cfg.yaml:3: model.pooling: 'gated' is not one of gated_attention, attention, mean, max, instance_max, "
+            "instance_mean (did you mean 'gated_attention'?)");
+  EXPECT_EQ(error_of("runtime:\n  device: CUDA\n"),
+            "cfg.yaml:2: runtime.device: 'CUDA' is not one of cpu, cuda (did you mean 'cuda'?)");
+  EXPECT_EQ(error_of("runtime:\n  device: tpu-pod-v5\n"), "cfg.yaml:2: runtime.device: 'tpu-pod-v5' is not one of cpu, cuda");
+}
+
+TEST(Config, SectionGivenAsScalarOrRootNotAMap) {
+  EXPECT_EQ(error_of("experiment:\n  seed: 1\ntrain: 5\n"),
+            "cfg.yaml:3: train: expected a map of keys (a section), got '5'");
+  EXPECT_EQ(error_of("train:\n  optimizer: adam\n"),
+            "cfg.yaml:2: train.optimizer: expected a map of keys (a section), got 'adam'");
+  EXPECT_EQ(error_of("- 1\n- 2\n"), "cfg.yaml:1: expected a map of sections at the top level, got a list");
+}
+
+TEST(Config, DuplicateKey) {
+  EXPECT_EQ(error_of("train:\n  epochs: 3\n  epochs: 4\n"), "cfg.yaml:3: duplicate key 'train.epochs'");
+}
+
+TEST(Config, MalformedYamlReportsALine) {
+  const std::string message = error_of("train:\n  epochs: 5\n  optimizer: {lr: 0.1\n");
+  EXPECT_EQ(message.rfind("cfg.yaml:", 0), 0u) << message;
+  EXPECT_NE(message.find(": malformed YAML: "), std::string::npos) << message;
+  const int line = std::stoi(message.substr(std::string("cfg.yaml:").size()));
+  EXPECT_GE(line, 3) << message;
+  EXPECT_EQ(error_of("a: b: c\n"), "cfg.yaml:1: malformed YAML: illegal map value");
+}
+
+TEST(Config, OverridesApplyAfterTheFileInOrder) {
+  const Config c = parse_config("train:\n  epochs: 5\n", "cfg.yaml",
+                                {"train.epochs=7", "train.optimizer.lr=1e-3", "train.optimizer.betas=[0.5, 0.75]",
+                                 "data.root=/x/y", "experiment.name=first", "experiment.name=second",
+                                 "output.save_attention=false", "output.dir="});
+  EXPECT_EQ(c.train.epochs, 7);
+  EXPECT_EQ(c.train.optimizer.lr, 1e-3);
+  EXPECT_EQ(c.train.optimizer.betas, (std::vector<double>{0.5, 0.75}));
+  EXPECT_EQ(c.data.root, "/x/y");
+  EXPECT_EQ(c.experiment.name, "second");
+  EXPECT_FALSE(c.output.save_attention);
+  EXPECT_EQ(c.output.dir, "");
+  // A whole section as a YAML map.
+  const Config d = parse_config("", "cfg.yaml", {"train.early_stopping={patience: 3, min_delta: 0.5}"});
+  EXPECT_EQ(d.train.early_stopping.patience, 3);
+  EXPECT_EQ(d.train.early_stopping.min_delta, 0.5);
+}
+
+TEST(Config, OverrideErrors) {
+  EXPECT_EQ(error_of("", {"train.epochs"}), "--set train.epochs: expected KEY=VALUE, e.g. --set train.epochs=10");
+  EXPECT_EQ(error_of("", {"train.epoch=5"}), "--set train.epoch=5: unknown key 'train.epoch' (did you mean 'train.epochs'?)");
+  EXPECT_EQ(error_of("", {"train.epochs=ten"}), "--set train.epochs=ten: train.epochs: expected an integer, got 'ten'");
+  EXPECT_EQ(error_of("", {"train.epochs=0"}), "--set train.epochs=0: train.epochs: 0 is out of range (must be >= 1)");
+  EXPECT_EQ(error_of("", {"train.optimizer.betas=[0.9"}).rfind("--set train.optimizer.betas=[0.9: malformed YAML: ", 0),
+            0u);
+  // The file is checked before the overrides.
+  EXPECT_EQ(error_of("train:\n  epochs: x\n", {"train.epochs=3"}),
+            "cfg.yaml:2: train.epochs: expected an integer, got 'x'");
+}
+
+TEST(Config, EnvironmentVariablesAreExpanded) {
+  ASSERT_EQ(::setenv("ABMIL_TEST_DATA", "/mnt/data", 1), 0);
+  const Config c = parse_config("data:\n  root: ${ABMIL_TEST_DATA}/fmnist\nexperiment:\n  name: a$b\n", "cfg.yaml",
+                                {"output.dir=${ABMIL_TEST_DATA}/runs"});
+  EXPECT_EQ(c.data.root, "/mnt/data/fmnist");
+  EXPECT_EQ(c.experiment.name, "a$b");  // a lone '$' stays
+  EXPECT_EQ(c.output.dir, "/mnt/data/runs");
+  ::unsetenv("ABMIL_TEST_DATA");
+}
+
+TEST(Config, UnsetEnvironmentVariableIsAnError) {
+  ::unsetenv("ABMIL_TEST_UNSET");
+  EXPECT_EQ(error_of("experiment:\n  seed: 2\ndata:\n  root: ${ABMIL_TEST_UNSET}/x\n"),
+            "cfg.yaml:4: data.root: environment variable ABMIL_TEST_UNSET is not set");
+  EXPECT_EQ(error_of("data:\n  root: ${ABMIL_TEST_UNSET\n"),
+            "cfg.yaml:2: data.root: malformed variable reference '${ABMIL_TEST_UNSET' (expected ${NAME})");
+}
+
+TEST(Config, YamlRoundTripIsExact) {
+  Config c;
+  c.experiment.name = "round trip: yes";  // needs quoting
+  c.experiment.seed = 123456789012345;
+  c.data.root = "";
+  c.data.target = 0;
+  c.data.protocol = "simple";
+  c.data.bag_size_mean = 12.0;
+  c.data.bag_size_std = 1.0 / 3.0;
+  c.data.train_bags = 64;
+  c.data.test_bags = 2;
+  c.data.validation_fraction = 0.1;
+  c.data.pixel_mean = -0.2860;
+  c.data.pixel_std = 0.3530;
+  c.model.embedding_dim = 32;
+  c.model.pooling = "attention";
+  c.model.attention_dim = 16;
+  c.train.epochs = 3;
+  c.train.bags_per_step = 8;
+  c.train.optimizer.lr = 5e-4;
+  c.train.optimizer.betas = {0.1, 0.9999};
+  c.train.optimizer.weight_decay = 1e-10;
+  c.train.early_stopping.patience = 0;
+  c.train.early_stopping.min_delta = 1e-300;
+  c.eval.threshold = 0.3;
+  c.eval.max_instances_per_pass = 7;
+  c.runtime.threads = 2;
+  c.runtime.device = "cuda";
+  c.runtime.progress = "always";
+  c.output.dir = "null";  // must not read back as a YAML null
+  c.output.save_attention = false;
+  c.output.save_checkpoint = false;
+  const std::string yaml = config_to_yaml(c);
+  const Config back = parse_config(yaml, "round_trip.yaml");
+  expect_same(back, c);
+  EXPECT_EQ(config_to_yaml(back), yaml);
+  EXPECT_NE(yaml.find("lr: 0.0005"), std::string::npos) << yaml;  // shortest text, not 0.00050000000000000001
+  EXPECT_NE(yaml.find("betas: [0.1, 0.9999]"), std::string::npos) << yaml;
+  // The defaults round-trip too, nested by section.
+  const std::string defaults = config_to_yaml(Config{});
+  expect_same(parse_config(defaults, "defaults.yaml"), Config{});
+  EXPECT_NE(defaults.find("train:\n  epochs: 50\n"), std::string::npos) << defaults;
+  EXPECT_NE(defaults.find("\n  early_stopping:\n    patience: 10\n"), std::string::npos) << defaults;
+}
+
+TEST(Config, ReferenceListsEveryKey) {
+  const std::string ref = config_reference();
+  for (const char* key :
+       {"experiment.name", "experiment.seed", "data.kind", "data.root", "data.target", "data.protocol",
+        "data.bag_size_mean", "data.bag_size_std", "data.train_bags", "data.test_bags", "data.validation_fraction",
+        "data.pixel_mean", "data.pixel_std", "model.encoder", "model.embedding_dim", "model.pooling",
+        "model.attention_dim", "model.classifier", "train.epochs", "train.bags_per_step", "train.optimizer.kind",
+        "train.optimizer.lr", "train.optimizer.betas", "train.optimizer.weight_decay",
+        "train.early_stopping.patience", "train.early_stopping.min_delta", "eval.threshold",
+        "eval.max_instances_per_pass", "runtime.threads", "runtime.device", "runtime.progress", "output.dir",
+        "output.save_attention", "output.save_checkpoint"})
+    EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
+  // Header + one line per key.
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 35);
+  EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
+  EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
+  // Every row starts its doc at the same column as the header's DESCRIPTION.
+  const std::size_t doc_column = ref.find("DESCRIPTION");
+  const std::size_t row = ref.find("\ntrain.early_stopping.patience") + 1;
+  EXPECT_EQ(ref.find("epochs without improvement", row) - row, doc_column);
+}
+
+TEST(Config, LoadConfigReadsAFile) {
+  TempDir dir;
+  const std::string path = (dir.path / "run.yaml").string();
+  std::ofstream(path) << "train:\n  epochs: 12\n";
+  const Config c = load_config(path, {"model.pooling=max"});
+  EXPECT_EQ(c.train.epochs, 12);
+  EXPECT_EQ(c.model.pooling, "max");
+  std::ofstream(path) << "train:\n  epochz: 12\n";
+  try {
+    load_config(path);
+    ADD_FAILURE() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":2: unknown key 'train.epochz' (did you mean 'train.epochs'?)");
+  }
+}
+
+TEST(Config, LoadConfigOnMissingFileOrFolderNamesThePath) {
+  TempDir dir;
+  const std::string missing = (dir.path / "missing.yaml").string();
+  try {
+    load_config(missing);
+    ADD_FAILURE() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(missing + ": cannot read config file: ", 0), 0u) << e.what();
+  }
+  try {
+    load_config(dir.path.string());
+    ADD_FAILURE() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(dir.path.string() + ": cannot read config file: ", 0), 0u) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace abmil

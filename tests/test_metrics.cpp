@@ -1,0 +1,154 @@
+// Tests of abmil/metrics: ROC AUC by mid-ranks, confusion counts, derived metrics.
+#include "abmil/metrics/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+namespace {
+
+using abmil::classification_metrics;
+using abmil::confusion_counts;
+using abmil::roc_auc;
+
+// Reference AUC over all (positive, negative) pairs: 1 per correctly ordered
+// pair, 1/2 per tie, divided by P*N. O(P*N).
+double pairwise_auc(const std::vector<double>& s, const std::vector<int>& y) {
+  double wins = 0, pairs = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    for (size_t j = 0; j < s.size(); ++j)
+      if (y[i] == 1 && y[j] == 0) {
+        pairs += 1;
+        wins += s[i] > s[j] ? 1.0 : s[i] == s[j] ? 0.5 : 0.0;
+      }
+  return wins / pairs;
+}
+
+TEST(MetricsAuc, PerfectRankingIsOne) {
+  EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.2, 0.8, 0.9}, {0, 0, 1, 1}), 1.0);
+}
+
+TEST(MetricsAuc, ReversedRankingIsZero) {
+  EXPECT_DOUBLE_EQ(roc_auc({0.9, 0.8, 0.2, 0.1}, {0, 0, 1, 1}), 0.0);
+}
+
+TEST(MetricsAuc, AllScoresTiedIsHalf) {
+  // Every score shares the mid-rank (1+2+3+4)/4 = 2.5; positive rank sum 5,
+  // AUC = (5 - 2*3/2) / (2*2) = 2/4 = 0.5.
+  EXPECT_DOUBLE_EQ(roc_auc({0.5, 0.5, 0.5, 0.5}, {0, 1, 0, 1}), 0.5);
+}
+
+TEST(MetricsAuc, SmallHandComputedCase) {
+  // Ranks of {0.1, 0.4, 0.35, 0.8} are {1, 3, 2, 4}; positives 0.35 and 0.8
+  // have rank sum 2 + 4 = 6, AUC = (6 - 2*3/2) / (2*2) = 3/4.
+  EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 0.75);
+}
+
+TEST(MetricsAuc, TiesBetweenClassesGiveFractionalValue) {
+  // Sorted: 0.2(neg) rank 1; 0.5 x3 (neg, pos, pos) ranks 2,3,4 -> mid-rank 3;
+  // 0.9(pos) rank 5. Positive rank sum 3 + 3 + 5 = 11, P = 3, N = 2:
+  // AUC = (11 - 3*4/2) / (3*2) = 5/6.
+  // Pairwise check: each pos beats 0.2 (3 wins), 0.9 beats neg 0.5 (1 win),
+  // the two pos 0.5 tie neg 0.5 (2 halves): (3 + 1 + 1) / 6 = 5/6.
+  const std::vector<double> s = {0.2, 0.5, 0.5, 0.9, 0.5};
+  const std::vector<int> y = {0, 0, 1, 1, 1};
+  EXPECT_DOUBLE_EQ(roc_auc(s, y), 5.0 / 6.0);
+  EXPECT_DOUBLE_EQ(roc_auc(s, y), pairwise_auc(s, y));
+  // One positive tied with one negative: a single half-won pair.
+  EXPECT_DOUBLE_EQ(roc_auc({0.3, 0.3}, {0, 1}), 0.5);
+}
+
+TEST(MetricsAuc, DoesNotDependOnInputOrder) {
+  EXPECT_DOUBLE_EQ(roc_auc({0.5, 0.9, 0.5, 0.2, 0.5}, {1, 1, 0, 0, 1}), 5.0 / 6.0);
+}
+
+TEST(MetricsAuc, MatchesPairwiseCountOnRandomScoresWithTies) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> level(0, 9);  // 10 score levels: many ties
+  std::bernoulli_distribution coin(0.4);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<double> s;
+    std::vector<int> y;
+    for (int i = 0; i < 200; ++i) {
+      s.push_back(0.1 * level(rng));
+      y.push_back(coin(rng) ? 1 : 0);
+    }
+    EXPECT_NEAR(roc_auc(s, y), pairwise_auc(s, y), 1e-12) << "trial " << trial;
+  }
+}
+
+TEST(MetricsAuc, OneClassOnlyOrNanScoreIsNan) {
+  EXPECT_TRUE(std::isnan(roc_auc({0.1, 0.9}, {1, 1})));
+  EXPECT_TRUE(std::isnan(roc_auc({0.1, 0.9}, {0, 0})));
+  EXPECT_TRUE(std::isnan(roc_auc({}, {})));
+  EXPECT_TRUE(std::isnan(roc_auc({0.1, std::nan(""), 0.9}, {0, 1, 1})));
+}
+
+TEST(MetricsConfusion, ScoreEqualToThresholdCountsAsPositive) {
+  //            score: 0.5  0.49  0.7  0.2  0.5  0.1
+  //            label:  1    1     0    0    0    1
+  //       prediction:  1    0     1    0    1    0  -> tp 1, fn 2, fp 2, tn 1
+  const auto c = confusion_counts({0.5, 0.49, 0.7, 0.2, 0.5, 0.1}, {1, 1, 0, 0, 0, 1});
+  EXPECT_EQ(c.tp, 1);
+  EXPECT_EQ(c.fn, 2);
+  EXPECT_EQ(c.fp, 2);
+  EXPECT_EQ(c.tn, 1);
+  // Threshold 0.7: only 0.7 (a negative) is predicted positive.
+  const auto d = confusion_counts({0.5, 0.49, 0.7, 0.2, 0.5, 0.1}, {1, 1, 0, 0, 0, 1}, 0.7);
+  EXPECT_EQ(d.tp, 0);
+  EXPECT_EQ(d.fp, 1);
+  EXPECT_EQ(d.tn, 2);
+  EXPECT_EQ(d.fn, 3);
+}
+
+TEST(MetricsClassification, HandComputedConfusionMatrix) {
+  // Positives: 3 scored >= 0.5 (tp), 2 below (fn); negatives: 1 >= 0.5 (fp), 4 below (tn).
+  const std::vector<double> s = {0.9, 0.8, 0.6, 0.3, 0.1, 0.7, 0.4, 0.2, 0.05, 0.0};
+  const std::vector<int> y = {1, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+  const auto m = classification_metrics(s, y);
+  EXPECT_EQ(m.counts.tp, 3);
+  EXPECT_EQ(m.counts.fp, 1);
+  EXPECT_EQ(m.counts.tn, 4);
+  EXPECT_EQ(m.counts.fn, 2);
+  EXPECT_DOUBLE_EQ(m.accuracy, 0.7);              // (3+4)/10
+  EXPECT_DOUBLE_EQ(m.error, 0.3);                 // (1+2)/10
+  EXPECT_DOUBLE_EQ(m.precision, 0.75);            // 3/(3+1)
+  EXPECT_DOUBLE_EQ(m.recall, 0.6);                // 3/(3+2)
+  EXPECT_DOUBLE_EQ(m.f1, 2 * 0.75 * 0.6 / 1.35);  // = 2/3
+  EXPECT_DOUBLE_EQ(m.auc, pairwise_auc(s, y));
+  // Pairs won: 0.9, 0.8 beat all 5 negatives; 0.6 beats 4; 0.3 beats 3;
+  // 0.1 beats 2 -> 19 of 25.
+  EXPECT_DOUBLE_EQ(m.auc, 19.0 / 25.0);
+}
+
+TEST(MetricsClassification, ZeroDenominatorsGiveZero) {
+  // Nothing predicted positive: precision has denominator tp+fp = 0, F1 follows.
+  const auto a = classification_metrics({0.1, 0.2, 0.3}, {1, 0, 1});
+  EXPECT_EQ(a.precision, 0.0);
+  EXPECT_EQ(a.recall, 0.0);
+  EXPECT_EQ(a.f1, 0.0);
+  EXPECT_DOUBLE_EQ(a.accuracy, 1.0 / 3.0);
+  // No positive label: recall has denominator tp+fn = 0; AUC is NaN.
+  const auto b = classification_metrics({0.9, 0.2}, {0, 0});
+  EXPECT_EQ(b.recall, 0.0);
+  EXPECT_EQ(b.precision, 0.0);
+  EXPECT_EQ(b.f1, 0.0);
+  EXPECT_TRUE(std::isnan(b.auc));
+  // Empty input: every ratio is 0.
+  const auto e = classification_metrics({}, {});
+  EXPECT_EQ(e.accuracy, 0.0);
+  EXPECT_EQ(e.error, 0.0);
+}
+
+TEST(MetricsErrors, SizeMismatchAndBadLabelsThrow) {
+  EXPECT_THROW(roc_auc({0.1, 0.2}, {0}), std::invalid_argument);
+  EXPECT_THROW(confusion_counts({0.1}, {0, 1}), std::invalid_argument);
+  EXPECT_THROW(classification_metrics({0.1, 0.2}, {0, 1, 1}), std::invalid_argument);
+  EXPECT_THROW(roc_auc({0.1, 0.2}, {0, 2}), std::invalid_argument);
+  EXPECT_THROW(confusion_counts({0.1, 0.2}, {2, 1}), std::invalid_argument);
+  EXPECT_THROW(classification_metrics({0.1, 0.2}, {-1, 1}), std::invalid_argument);
+}
+
+}  // namespace

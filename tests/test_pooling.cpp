@@ -1,0 +1,174 @@
+// Pooling and segment operations: shapes, weights summing to 1, permutation
+// invariance, the paper's formulas on hand-computed cases, and packed batches
+// (B > 1) equal to one bag at a time.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "abmil/config/config.h"
+#include "abmil/nn/mil_model.h"
+#include "abmil/nn/pooling.h"
+#include "abmil/nn/segment.h"
+
+using namespace abmil;
+
+namespace {
+
+torch::Tensor idx(std::vector<int64_t> v) { return torch::tensor(v, torch::kLong); }
+
+/// Sets a Linear layer's weight and bias.
+void set_linear(torch::nn::Linear& l, std::vector<float> weight, std::vector<float> bias) {
+  torch::NoGradGuard g;
+  l->weight.copy_(torch::tensor(weight).view(l->weight.sizes()));
+  l->bias.copy_(torch::tensor(bias).view(l->bias.sizes()));
+}
+
+/// Gated attention with M=2, L=1 and hand-set weights, so eq. 9 can be done on paper.
+class HandGated : public GatedAttentionPoolingImpl {
+ public:
+  HandGated() : GatedAttentionPoolingImpl(GatedAttentionPoolingOptions(2).attention_dim(1)) {
+    set_linear(V, {1, 0}, {0});  // V h = h_1
+    set_linear(U, {0, 1}, {0});  // U h = h_2
+    set_linear(w, {2}, {0});     // w = 2
+  }
+};
+
+}  // namespace
+
+TEST(Segment, SumMeanMaxOnHandCase) {
+  // bags: {1, 2} and {3, 5, 4} (one feature), then two features.
+  torch::Tensor x = torch::tensor({1.f, 2.f, 3.f, 5.f, 4.f});
+  torch::Tensor b = idx({0, 0, 1, 1, 1});
+  EXPECT_TRUE(torch::allclose(segment_sum(x, b, 2), torch::tensor({3.f, 12.f})));
+  EXPECT_TRUE(torch::allclose(segment_mean(x, b, 2), torch::tensor({1.5f, 4.f})));
+  EXPECT_TRUE(torch::allclose(segment_max(x, b, 2), torch::tensor({2.f, 5.f})));
+  torch::Tensor x2 = torch::tensor({{1.f, -1.f}, {0.f, 7.f}, {-3.f, -2.f}});
+  torch::Tensor b2 = idx({0, 0, 1});
+  EXPECT_TRUE(torch::allclose(segment_max(x2, b2, 2), torch::tensor({{1.f, 7.f}, {-3.f, -2.f}})));
+}
+
+TEST(Segment, SoftmaxSumsToOnePerBagAndMatchesPlainSoftmax) {
+  torch::Tensor logits = torch::tensor({0.5f, 1000.f, -2.f, 3.f, 999.f, 0.f});  // huge values: no overflow
+  torch::Tensor b = idx({0, 0, 1, 1, 1, 2});
+  torch::Tensor a = segment_softmax(logits, b, 3);
+  EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
+  EXPECT_TRUE(torch::allclose(segment_sum(a, b, 3), torch::ones({3})));
+  EXPECT_TRUE(torch::allclose(a.slice(0, 2, 5), torch::softmax(logits.slice(0, 2, 5), 0)));
+  EXPECT_FLOAT_EQ(a[5].item<float>(), 1.0f);  // a bag of one instance gets weight 1
+}
+
+TEST(Segment, MaxGradientGoesToArgmax) {
+  torch::Tensor x = torch::tensor({1.f, 4.f, 2.f, 9.f}, torch::requires_grad());
+  segment_max(x, idx({0, 0, 1, 1}), 2).sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({0.f, 1.f, 0.f, 1.f})));
+}
+
+TEST(Pooling, GatedAttentionMatchesEquation9ByHand) {
+  HandGated pool;
+  torch::Tensor H = torch::tensor({{0.f, 0.f}, {1.f, 2.f}});
+  PoolingOutput out = pool.forward(H, idx({0, 0}), 1);
+  // s_1 = 2 tanh(0) sigm(0) = 0;  s_2 = 2 tanh(1) sigm(2) = 1.3416198143
+  const double s2 = 2 * std::tanh(1.0) / (1 + std::exp(-2.0));
+  const double a2 = 1 / (1 + std::exp(-s2));  // softmax([0, s2])[1] = 0.7927561931
+  EXPECT_NEAR(out.attention_logits[0].item<double>(), 0.0, 1e-6);
+  EXPECT_NEAR(out.attention_logits[1].item<double>(), 1.3416198143, 1e-6);
+  EXPECT_NEAR(out.attention[1].item<double>(), 0.7927561931, 1e-6);
+  EXPECT_NEAR(out.attention[1].item<double>(), a2, 1e-6);
+  // z = a_1 h_1 + a_2 h_2 = a_2 (1, 2)
+  EXPECT_TRUE(torch::allclose(out.z, torch::tensor({{0.7927561931f, 1.5855123862f}}), 1e-5, 1e-6));
+  EXPECT_EQ(out.z.sizes(), (std::vector<int64_t>{1, 2}));
+}
+
+TEST(Pooling, AttentionWithoutGateIsEquation8) {
+  AttentionPooling pool(AttentionPoolingOptions(3).attention_dim(4));
+  torch::manual_seed(0);
+  torch::Tensor H = torch::randn({5, 3});
+  PoolingOutput out = pool->forward(H, torch::zeros({5}, torch::kLong), 1);
+  auto params = pool->named_parameters();
+  torch::Tensor s = torch::matmul(torch::tanh(torch::matmul(H, params["V.weight"].t()) + params["V.bias"]),
+                                  params["w.weight"].t()).squeeze(1) + params["w.bias"];
+  EXPECT_TRUE(torch::allclose(out.attention_logits, s, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(out.attention, torch::softmax(s, 0), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(out.z, torch::matmul(torch::softmax(s, 0).unsqueeze(0), H), 1e-5, 1e-6));
+}
+
+TEST(Pooling, ShapesAndPermutationInvariance) {
+  torch::manual_seed(1);
+  const int64_t M = 6;
+  torch::Tensor H = torch::randn({7, M});
+  torch::Tensor b = torch::zeros({7}, torch::kLong);
+  torch::Tensor perm = torch::randperm(7);
+  for (const std::string name : {"mean", "max", "attention", "gated_attention"}) {
+    auto pool = make_pooling(name, M, 5);
+    PoolingOutput a = pool->forward(H, b, 1);
+    PoolingOutput p = pool->forward(H.index_select(0, perm), b, 1);
+    EXPECT_EQ(a.z.sizes(), (std::vector<int64_t>{1, M})) << name;
+    EXPECT_TRUE(torch::allclose(a.z, p.z, 1e-5, 1e-6)) << name << " is not permutation invariant";
+    if (a.attention.defined()) {
+      EXPECT_EQ(a.attention.sizes(), (std::vector<int64_t>{7}));
+      EXPECT_NEAR(a.attention.sum().item<double>(), 1.0, 1e-6) << name;
+      EXPECT_TRUE(torch::allclose(a.attention.index_select(0, perm), p.attention, 1e-5, 1e-7)) << name;
+    }
+  }
+}
+
+TEST(Pooling, InstanceLevelPoolingOfScores) {
+  // bag 0: s = {0, ln 3}  -> sigm = {1/2, 3/4}; bag 1: s = {-ln 3} -> 1/4
+  torch::Tensor s = torch::tensor({0.f, std::log(3.f), -std::log(3.f)});
+  torch::Tensor b = idx({0, 0, 1});
+  torch::Tensor mx = torch::sigmoid(pool_instance_logits(s, b, 2, "instance_max"));
+  EXPECT_NEAR(mx[0].item<double>(), 0.75, 1e-6);
+  EXPECT_NEAR(mx[1].item<double>(), 0.25, 1e-6);
+  torch::Tensor mean = torch::sigmoid(pool_instance_logits(s, b, 2, "instance_mean"));
+  EXPECT_NEAR(mean[0].item<double>(), 0.625, 1e-6);  // (1/2 + 3/4) / 2
+  EXPECT_NEAR(mean[1].item<double>(), 0.25, 1e-6);
+  // stable for extreme scores: P = (1 + 0)/2 -> logit 0, no NaN
+  torch::Tensor extreme = pool_instance_logits(torch::tensor({200.f, -200.f}), idx({0, 0}), 1, "instance_mean");
+  EXPECT_NEAR(extreme[0].item<double>(), 0.0, 1e-4);
+  EXPECT_THROW(pool_instance_logits(s, b, 2, "median"), std::invalid_argument);
+}
+
+namespace {
+
+const std::vector<int64_t> kDigitShape = {1, 28, 28};
+
+ModelConfig small_model(const std::string& pooling) {
+  ModelConfig m;
+  m.pooling = pooling;
+  m.embedding_dim = 16;
+  m.attention_dim = 8;
+  return m;
+}
+
+}  // namespace
+
+// A batch of bags of very unequal sizes (1, 2, 9) gives each bag what it gets alone.
+TEST(MilModel, PackedBatchEqualsOneBagAtATime) {
+  for (const std::string pooling : {"gated_attention", "attention", "mean", "max", "instance_max", "instance_mean"}) {
+    torch::manual_seed(3);
+    MilModel model(small_model(pooling), kDigitShape);
+    model->eval();
+    torch::NoGradGuard g;
+    torch::Tensor x = torch::randn({12, 1, 28, 28});
+    torch::Tensor b = idx({0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2});
+    MilOutput packed = model->forward(x, b, 3);
+    const std::vector<std::pair<int64_t, int64_t>> ranges = {{0, 1}, {1, 3}, {3, 12}};
+    for (int64_t bag = 0; bag < 3; ++bag) {
+      auto [begin, end] = ranges[bag];
+      MilOutput alone = model->forward(x.slice(0, begin, end), torch::zeros({end - begin}, torch::kLong), 1);
+      EXPECT_NEAR(packed.bag_logits[bag].item<double>(), alone.bag_logits[0].item<double>(), 1e-5) << pooling;
+      if (alone.attention.defined()) {
+        EXPECT_TRUE(torch::allclose(packed.attention.slice(0, begin, end), alone.attention, 1e-5, 1e-6)) << pooling;
+      }
+    }
+  }
+}
+
+TEST(MilModel, RejectsUnknownNames) {
+  ModelConfig m = small_model("median");
+  EXPECT_THROW(MilModel(m, kDigitShape), std::invalid_argument);
+  m = small_model("mean");
+  m.encoder = "resnet";
+  EXPECT_THROW(MilModel(m, kDigitShape), std::invalid_argument);
+}
