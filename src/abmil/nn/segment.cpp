@@ -1,8 +1,29 @@
 #include "abmil/nn/segment.h"
 
+#include <c10/util/Exception.h>
+
 namespace abmil {
 
 namespace {
+
+/// Drops LibTorch 1.13's "scatter_reduce() is in beta" notice (we rely on its
+/// documented 1.13 behaviour and test it) and passes every other warning on.
+class BetaNoticeFilter : public c10::WarningHandler {
+ public:
+  explicit BetaNoticeFilter(c10::WarningHandler* next) : next_(next) {}
+  void process(const c10::SourceLocation& where, const std::string& msg, const bool verbatim) override {
+    if (msg.find("scatter_reduce() is in beta") == std::string::npos) next_->process(where, msg, verbatim);
+  }
+
+ private:
+  c10::WarningHandler* next_;
+};
+
+void filter_beta_notice_once() {
+  static BetaNoticeFilter filter(c10::Warning::get_warning_handler());
+  static const bool installed = (c10::Warning::set_warning_handler(&filter), true);
+  (void)installed;
+}
 
 /// bag_index [N] broadcast to x's shape, for scatter.
 torch::Tensor expand_index(const torch::Tensor& bag_index, const torch::Tensor& x) {
@@ -36,6 +57,7 @@ torch::Tensor segment_mean(const torch::Tensor& x, const torch::Tensor& bag_inde
 
 torch::Tensor segment_max(const torch::Tensor& x, const torch::Tensor& bag_index, int64_t num_bags) {
   if (num_bags == 1) return std::get<0>(x.max(0, /*keepdim=*/true));
+  filter_beta_notice_once();
   return torch::zeros(reduced_shape(x, num_bags), x.options())
       .scatter_reduce(0, expand_index(bag_index, x), x, "amax", /*include_self=*/false);
 }

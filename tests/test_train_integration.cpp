@@ -1,0 +1,163 @@
+// End to end: real MNIST-bags training through run_train (skipped with a
+// message when $ABMIL_DATA/mnist is absent), and the `abmil` command's
+// behaviour on good and bad input.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <sys/wait.h>
+
+#include "abmil/config/config.h"
+#include "abmil/train/run.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// A fresh empty folder under the system temp dir, removed at scope exit.
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& tag) {
+    path = fs::temp_directory_path() / ("abmil_test_" + tag + "_" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+/// Runs the abmil binary with `args`; returns exit code and stdout+stderr.
+std::pair<int, std::string> run_cli(const std::string& args, const fs::path& workdir) {
+  const fs::path out = workdir / "cli_output.txt";
+  const std::string cmd = "cd '" + workdir.string() + "' && '" + std::string(ABMIL_BINARY) + "' " + args + " > '" +
+                          out.string() + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out)};
+}
+
+const char* mnist_root() {
+  static std::string root;
+  const char* data = std::getenv("ABMIL_DATA");
+  if (!data) return nullptr;
+  root = std::string(data) + "/mnist";
+  return fs::exists(fs::path(root) / "train-images-idx3-ubyte.gz") ? root.c_str() : nullptr;
+}
+
+std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+}  // namespace
+
+// The paper's setting, shortened (8 epochs, 300 test bags): a real bar on real digits.
+TEST(TrainIntegration, GatedAttentionLearnsRealMnistBags) {
+  if (!mnist_root()) GTEST_SKIP() << "real MNIST not found: set ABMIL_DATA to a folder with mnist/*.gz "
+                                     "(see datasets/README.md)";
+  TempDir tmp("mnist");
+  abmil::Config cfg = abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/mnist_bags.yaml",
+                                         {"train.epochs=8", "data.test_bags=300", "runtime.progress=never"});
+  cfg.output.dir = (tmp.path / "run").string();
+  std::ostringstream log;
+  abmil::RunSummary s = abmil::run_train(cfg, log);
+
+  EXPECT_GE(s.test.auc, 0.90) << log.str();
+  EXPECT_GE(s.test.accuracy, 0.80) << log.str();
+  EXPECT_GE(s.instance_auc, 0.85) << "attention should single out the 9s\n" << log.str();
+
+  // The run directory: complete, consistent files.
+  const fs::path run = s.run_dir;
+  for (const char* f : {"config.yaml", "metrics.csv", "metrics.json", "attention/test.csv", "checkpoints/best.pt"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  const auto j = nlohmann::json::parse(read_file(run / "metrics.json"));
+  EXPECT_NEAR(j["test"]["auc"].get<double>(), s.test.auc, 1e-12);
+  for (const char* k : {"loss", "accuracy", "error", "precision", "recall", "f1", "auc"})
+    EXPECT_TRUE(j["test"].contains(k)) << k;
+  EXPECT_NEAR(j["test"]["accuracy"].get<double>() + j["test"]["error"].get<double>(), 1.0, 1e-12);
+
+  const auto metrics = read_csv(run / "metrics.csv");
+  EXPECT_EQ(metrics.size(), 1u + 2u * s.epochs_run + 1u);  // header, train+validation per epoch, test
+  EXPECT_EQ(metrics.back()[1], "test");
+
+  // Attention CSV: one row per test instance; weights of each bag sum to 1.
+  const auto att = read_csv(run / "attention/test.csv");
+  ASSERT_GT(att.size(), 300u);
+  EXPECT_EQ(att[0][0], "bag_id");
+  std::map<std::string, double> sums;
+  for (size_t r = 1; r < att.size(); ++r) sums[att[r][0]] += std::stod(att[r][4]);
+  EXPECT_EQ(sums.size(), 300u);
+  for (const auto& [bag, sum] : sums) EXPECT_NEAR(sum, 1.0, 1e-5) << "bag " << bag;
+
+  // The resolved config reloads to the same run.
+  abmil::Config again = abmil::load_config((run / "config.yaml").string());
+  EXPECT_EQ(abmil::config_to_yaml(again), abmil::config_to_yaml(cfg));
+}
+
+TEST(Cli, HelpListsCommandsAndConfigKeys) {
+  TempDir tmp("help");
+  auto [code, out] = run_cli("--help", tmp.path);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("train"), std::string::npos);
+  std::tie(code, out) = run_cli("config --help", tmp.path);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("train.early_stopping.patience"), std::string::npos) << out;
+  std::tie(code, out) = run_cli("train --help", tmp.path);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("--set"), std::string::npos);
+}
+
+TEST(Cli, ConfigErrorsAreOneLineWithFileAndLineAndExitCode2) {
+  TempDir tmp("badcfg");
+  std::ofstream(tmp.path / "bad.yaml") << "experiment:\n  name: x\ntrain:\n  epoch: 5\n";
+  auto [code, out] = run_cli("train bad.yaml", tmp.path);
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(out, "abmil: error: bad.yaml:4: unknown key 'train.epoch' (did you mean 'train.epochs'?)\n");
+  std::tie(code, out) = run_cli("train missing.yaml", tmp.path);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("missing.yaml"), std::string::npos) << out;
+  std::tie(code, out) = run_cli("train bad.yaml --set train.epochs=ten", tmp.path);
+  EXPECT_EQ(code, 2);
+  EXPECT_FALSE(fs::exists(tmp.path / "runs")) << "no run directory for a bad config";
+}
+
+TEST(Cli, MissingDataNamesTheFileAndLeavesNoRun) {
+  TempDir tmp("nodata");
+  std::ofstream(tmp.path / "cfg.yaml") << "data:\n  root: " << (tmp.path / "nowhere").string() << "\n";
+  auto [code, out] = run_cli("train cfg.yaml --output run", tmp.path);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("nowhere/train-images-idx3-ubyte"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp.path / "run" / "metrics.json"));
+}
+
+TEST(Configs, ShippedConfigsLoad) {
+  ::setenv("ABMIL_DATA", "/data", 0);
+  for (const char* name : {"default.yaml", "mnist_bags.yaml"}) {
+    EXPECT_NO_THROW(abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/" + name)) << name;
+  }
+  abmil::Config paper = abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/mnist_bags.yaml");
+  EXPECT_EQ(paper.data.target, 9);
+  EXPECT_EQ(paper.data.train_bags, 200);
+  EXPECT_EQ(paper.data.test_bags, 1000);
+  EXPECT_EQ(paper.model.pooling, "gated_attention");
+  EXPECT_DOUBLE_EQ(paper.train.optimizer.lr, 5e-4);
+}
