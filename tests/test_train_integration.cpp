@@ -161,3 +161,24 @@ TEST(Configs, ShippedConfigsLoad) {
   EXPECT_EQ(paper.model.pooling, "gated_attention");
   EXPECT_DOUBLE_EQ(paper.train.optimizer.lr, 5e-4);
 }
+
+// Same config and seed -> the same numbers, run after run (Fashion-MNIST from
+// the Debian package, which the setup script installs).
+TEST(TrainIntegration, SameSeedSameNumbers) {
+  const fs::path fashion = "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(fashion / "train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Fashion-MNIST not found at " << fashion << " (scripts/setup.sh installs dataset-fashion-mnist)";
+  TempDir tmp("determinism");
+  std::vector<std::string> outputs;
+  for (int run = 0; run < 2; ++run) {
+    abmil::Config cfg = abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/default.yaml",
+                                           {"data.train_bags=40", "data.test_bags=40", "train.epochs=2",
+                                            "train.bags_per_step=4", "runtime.progress=never"});
+    cfg.output.dir = (tmp.path / ("run" + std::to_string(run))).string();
+    std::ostringstream log;
+    abmil::RunSummary s = abmil::run_train(cfg, log);
+    outputs.push_back(read_file(s.run_dir / "attention/test.csv"));
+  }
+  EXPECT_GT(outputs[0].size(), 1000u);
+  EXPECT_EQ(outputs[0], outputs[1]);
+}

@@ -1,6 +1,7 @@
 // The `abmil` command: train | config. Options are declared once here with
 // their help text (mlpack's rule); the work lives in the library.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <iostream>
 #include <string>
@@ -61,12 +62,11 @@ int main(int argc, char** argv) {
     if (!output_dir.empty()) cfg.output.dir = output_dir;
     abmil::RunSummary s = abmil::run_train(cfg, std::cout);
     const auto& m = s.test;
-    std::cout << "test: loss " << s.test_loss << "  accuracy " << m.accuracy << "  error " << m.error
-              << "  precision " << m.precision << "  recall " << m.recall << "  f1 " << m.f1 << "  auc " << m.auc
-              << "  instance_auc " << s.instance_auc << "\n"
-              << "best epoch " << s.best_epoch << " of " << s.epochs_run << ", training " << s.train_seconds
-              << " s, total " << s.total_seconds << " s\n"
-              << "run directory: " << s.run_dir.string() << "\n";
+    std::cout << fmt::format(
+        "test: loss {:.4f}  accuracy {:.4f}  error {:.4f}  precision {:.4f}  recall {:.4f}  f1 {:.4f}  auc {:.4f}  "
+        "instance_auc {:.4f}\nbest epoch {} of {}, training {:.1f} s, total {:.1f} s\nrun directory: {}\n",
+        s.test_loss, m.accuracy, m.error, m.precision, m.recall, m.f1, m.auc, s.instance_auc, s.best_epoch,
+        s.epochs_run, s.train_seconds, s.total_seconds, s.run_dir.string());
     return 0;
   } catch (const std::exception& e) {  // ConfigError, DataError, I/O: one line each
     return fail(e.what());
