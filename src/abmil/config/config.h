@@ -78,7 +78,7 @@ struct TrainConfig {
 /// `eval:` section.
 struct EvalConfig {
   double threshold = 0.5;           ///< bag probability at or above which a bag is positive
-  int64_t max_instances_per_pass = 2048;  ///< bound on instances in one evaluation forward pass
+  int64_t max_instances_per_pass = 128;  ///< bound on instances in one evaluation forward pass of the encoder
 };
 
 /// `runtime:` section.

@@ -13,12 +13,35 @@ LeNet5Impl::LeNet5Impl(const LeNet5Options& options_) : options(options_) {
   conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(20, 50, 5)));
   const int64_t side = ((options.image_size() - 4) / 2 - 4) / 2;  // 28 -> 24 -> 12 -> 8 -> 4
   fc = register_module("fc", torch::nn::Linear(50 * side * side, options.embedding_dim()));
+  // Channels-last (NHWC) weights and activations: oneDNN's convolutions and the
+  // max-pooling run ~2x faster on CPU than in NCHW. Values are unchanged.
+  for (auto* conv : {&conv1, &conv2})
+    (*conv)->weight.set_data((*conv)->weight.data().contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
 torch::Tensor LeNet5Impl::forward(const torch::Tensor& x) {
-  torch::Tensor h = F::max_pool2d(torch::relu(conv1->forward(x)), F::MaxPool2dFuncOptions(2));
+  torch::Tensor h = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  h = F::max_pool2d(torch::relu(conv1->forward(h)), F::MaxPool2dFuncOptions(2));
   h = F::max_pool2d(torch::relu(conv2->forward(h)), F::MaxPool2dFuncOptions(2));
   return torch::relu(fc->forward(h.flatten(1)));
+}
+
+MlpEncoderImpl::MlpEncoderImpl(const MlpEncoderOptions& options_) : options(options_) {
+  if (options.hidden_dims().empty()) throw std::invalid_argument("MlpEncoder needs at least one hidden size");
+  int64_t in = options.input_dim();
+  for (size_t i = 0; i < options.hidden_dims().size(); ++i) {
+    layers.push_back(register_module("fc" + std::to_string(i + 1), torch::nn::Linear(in, options.hidden_dims()[i])));
+    in = options.hidden_dims()[i];
+  }
+}
+
+torch::Tensor MlpEncoderImpl::forward(const torch::Tensor& x) {
+  torch::Tensor h = x;
+  for (auto& layer : layers) {
+    h = torch::relu(layer->forward(h));
+    if (options.dropout() > 0) h = torch::dropout(h, options.dropout(), is_training());
+  }
+  return h;
 }
 
 std::shared_ptr<InstanceEncoderImpl> make_encoder(const std::string& name, const std::vector<int64_t>& shape,

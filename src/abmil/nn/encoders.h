@@ -45,6 +45,29 @@ class LeNet5Impl : public InstanceEncoderImpl {
 };
 TORCH_MODULE(LeNet5);
 
+/// Options of MlpEncoder.
+struct MlpEncoderOptions {
+  /* implicit */ MlpEncoderOptions(int64_t input_dim) : input_dim_(input_dim) {}
+  TORCH_ARG(int64_t, input_dim);                            ///< D, features per instance
+  TORCH_ARG(std::vector<int64_t>, hidden_dims) = {256, 128, 64};  ///< sizes of the fc layers; M is the last
+  TORCH_ARG(double, dropout) = 0.0;                         ///< dropout after each ReLU (training only)
+};
+
+/// Multi-layer perceptron for feature-vector instances: fc + ReLU (+ dropout)
+/// per hidden size; the paper's classical-MIL network is fc 256-128-64 (Sec. 4.1).
+/// x [N, D] -> H [N, M], M = hidden_dims.back().
+class MlpEncoderImpl : public InstanceEncoderImpl {
+ public:
+  explicit MlpEncoderImpl(const MlpEncoderOptions& options);
+  torch::Tensor forward(const torch::Tensor& x) override;
+  int64_t embedding_dim() const override { return options.hidden_dims().back(); }
+  MlpEncoderOptions options;
+
+ private:
+  std::vector<torch::nn::Linear> layers;
+};
+TORCH_MODULE(MlpEncoder);
+
 /// The encoder named `name` (lenet5) for instances of `instance_shape`
 /// (e.g. {1, 28, 28}) and embedding size M. Throws std::invalid_argument for
 /// an unknown name or a shape the encoder cannot take.

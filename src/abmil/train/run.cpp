@@ -1,5 +1,6 @@
 #include "abmil/train/run.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -47,7 +48,9 @@ std::string epoch_line(const EpochLog& t, const EpochLog* v, int64_t epochs) {
 
 }  // namespace
 
-int apply_threads(int64_t threads) {
+int configure_runtime(int64_t threads) {
+  ::mallopt(M_MMAP_MAX, 0);
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
   const int n = threads > 0 ? static_cast<int>(threads) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
   return n;
@@ -56,7 +59,7 @@ int apply_threads(int64_t threads) {
 RunSummary run_train(const Config& config, std::ostream& log) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
-  const int threads = apply_threads(config.runtime.threads);
+  const int threads = configure_runtime(config.runtime.threads);
   const torch::Device device = pick_device(config.runtime.device);
 
   MilData data = load_mnist_bags(config.data, static_cast<uint64_t>(config.experiment.seed));

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <unordered_map>
 
 #include "abmil/config/config.h"
 #include "abmil/data/mnist_bags.h"
@@ -25,21 +26,48 @@ std::vector<double> to_vector(const torch::Tensor& t) {
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
-/// Groups consecutive bags of `split` into passes of at most `bound` instances
-/// (a bag larger than `bound` gets a pass of its own).
-std::vector<std::vector<int64_t>> eval_passes(const BagSplit& split, int64_t bound) {
-  std::vector<std::vector<int64_t>> passes;
-  int64_t in_pass = 0;
+/// Groups consecutive bags of `split` into pooling groups of at most `bound`
+/// instances (a bag larger than `bound` gets a group of its own).
+std::vector<std::vector<int64_t>> pooling_groups(const BagSplit& split, int64_t bound) {
+  std::vector<std::vector<int64_t>> groups;
+  int64_t in_group = 0;
   for (int64_t b = 0; b < split.num_bags(); ++b) {
     const int64_t k = split.bags[b].size();
-    if (passes.empty() || in_pass + k > bound) {
-      passes.emplace_back();
-      in_pass = 0;
+    if (groups.empty() || in_group + k > bound) {
+      groups.emplace_back();
+      in_group = 0;
     }
-    passes.back().push_back(b);
-    in_pass += k;
+    groups.back().push_back(b);
+    in_group += k;
   }
-  return passes;
+  return groups;
+}
+
+/// Instance embeddings H [N, M] of the bags at `positions`, N their total
+/// size. Each distinct source instance is encoded once (make_split copies
+/// row source_indices[k], so equal sources hold equal data), in forward
+/// passes of at most `chunk` instances (every instance when !deduplicate).
+torch::Tensor encode_bags(MilModel& model, const BagSplit& split, const std::vector<int64_t>& positions,
+                          int64_t chunk, torch::Device device, bool deduplicate) {
+  std::vector<int64_t> rows, inverse;  // rows: one split row per distinct source; inverse: instance -> rows slot
+  std::unordered_map<int64_t, int64_t> slot_of_source;
+  for (int64_t p : positions) {
+    const Bag& bag = split.bags[p];
+    for (int64_t k = 0; k < bag.size(); ++k) {
+      const int64_t key = deduplicate ? bag.source_indices[k] : -1 - static_cast<int64_t>(inverse.size());
+      auto [it, fresh] = slot_of_source.try_emplace(key, static_cast<int64_t>(rows.size()));
+      if (fresh) rows.push_back(split.offsets[p] + k);
+      inverse.push_back(it->second);
+    }
+  }
+  const torch::Tensor row_index = torch::tensor(rows, torch::kLong);
+  std::vector<torch::Tensor> parts;
+  for (int64_t begin = 0; begin < row_index.size(0); begin += chunk) {
+    const torch::Tensor x = split.instances.index_select(0, row_index.narrow(0, begin, std::min(chunk, row_index.size(0) - begin)));
+    parts.push_back(model->encoder->forward(x.to(device)));
+  }
+  const torch::Tensor H_distinct = parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+  return H_distinct.index_select(0, torch::tensor(inverse, torch::kLong).to(device));
 }
 
 /// Copies of every parameter and buffer, to restore the best epoch.
@@ -69,19 +97,18 @@ void draw_progress(int64_t epoch, int64_t done, int64_t total, double seconds) {
 
 }  // namespace
 
-BagPredictions predict(MilModel& model, const BagSplit& split, int64_t bound, torch::Device device) {
+BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, torch::Device device,
+                       bool deduplicate) {
   torch::NoGradGuard no_grad;
   model->eval();
   BagPredictions out;
   std::vector<torch::Tensor> logits, attention, attention_logits, instance_logits;
-  for (const auto& pass : eval_passes(split, bound)) {
-    BagBatch batch = make_batch(split, pass);
-    torch::Tensor x = batch.instances.to(device);
-    std::vector<torch::Tensor> chunks;
-    for (int64_t begin = 0; begin < x.size(0); begin += bound)
-      chunks.push_back(model->encoder->forward(x.narrow(0, begin, std::min(bound, x.size(0) - begin))));
-    torch::Tensor H = chunks.size() == 1 ? chunks[0] : torch::cat(chunks, 0);
-    MilOutput o = model->forward_embeddings(H, batch.bag_index.to(device), batch.num_bags());
+  for (const auto& group : pooling_groups(split, kPoolingGroupInstances)) {
+    const torch::Tensor H = encode_bags(model, split, group, chunk, device, deduplicate);
+    std::vector<int64_t> bag_index;
+    for (size_t b = 0; b < group.size(); ++b) bag_index.insert(bag_index.end(), split.bags[group[b]].size(), b);
+    MilOutput o = model->forward_embeddings(H, torch::tensor(bag_index, torch::kLong).to(device),
+                                            static_cast<int64_t>(group.size()));
     logits.push_back(o.bag_logits.cpu());
     if (o.attention.defined()) {
       attention.push_back(o.attention.cpu());

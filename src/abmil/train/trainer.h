@@ -25,12 +25,20 @@ struct BagPredictions {
   torch::Tensor instance_probabilities;  ///< [N_total] sigm(s_k) of instance-level poolings; else undefined
 };
 
+/// Bags pooled together in one evaluation group hold at most this many
+/// instances (H of a group: at most this x M floats); a larger bag is a group
+/// of its own.
+constexpr int64_t kPoolingGroupInstances = 32768;
+
 /// Runs `model` in eval mode without gradients over all bags of `split`.
-/// Bags are packed into passes of at most `max_instances_per_pass` instances;
-/// a bag larger than that is encoded in chunks of that size and pooled whole,
-/// so the result equals the one-bag-at-a-time computation.
+/// The encoder runs in forward passes of at most `max_instances_per_pass`
+/// instances, each distinct source instance of a group encoded once (bags
+/// drawn with replacement share instances: 37% of the MNIST-bags test draws);
+/// then each group of bags is pooled whole. The result equals the
+/// one-bag-at-a-time computation, however large a bag is. With
+/// `deduplicate` false every instance is encoded, repeats included.
 BagPredictions predict(MilModel& model, const BagSplit& split, int64_t max_instances_per_pass,
-                       torch::Device device);
+                       torch::Device device, bool deduplicate = true);
 
 /// One row of metrics.csv: one epoch and one split.
 struct EpochLog {

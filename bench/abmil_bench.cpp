@@ -1,0 +1,181 @@
+// abmil_bench: speed and memory figures (no pass/fail; see bench/README.md).
+//
+//   abmil_bench mnist [--data DIR] [--threads T] [--epochs E] [--bags-per-step 1,4,16]
+//                     [--train-bags 200] [--test-bags 1000] [--no-dedupe]
+//     The paper's MNIST-bags setting (mean 10, std 2, gated attention, Adam):
+//     per B, training seconds per epoch (median of E after one warm-up epoch),
+//     instances per second, evaluation seconds of the test bags, and the
+//     compute floor: LeNet-5 forward+backward over the same instances in
+//     large batches. Prints a table and one JSON line.
+//   abmil_bench large --instances K [--dim 1024] [--threads T] [--steps 5]
+//     One bag of K feature vectors (MLP 1024->128 encoder, gated attention):
+//     seconds per training step (median) and peak resident memory.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "abmil/config/config.h"
+#include "abmil/data/mnist_bags.h"
+#include "abmil/nn/encoders.h"
+#include "abmil/nn/pooling.h"
+#include "abmil/train/run.h"
+#include "abmil/train/trainer.h"
+
+using namespace abmil;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+/// Peak resident set size of this process so far, MiB.
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;
+}
+
+/// Seconds of LeNet-5 forward+backward over all rows of `x`, in batches of `batch`.
+double lenet_pass_seconds(const torch::Tensor& x, int64_t batch) {
+  torch::manual_seed(1);
+  LeNet5 net;
+  auto once = [&] {
+    for (int64_t i = 0; i < x.size(0); i += batch) {
+      net->zero_grad();
+      net->forward(x.narrow(0, i, std::min(batch, x.size(0) - i))).sum().backward();
+    }
+  };
+  once();  // warm-up: primitive creation
+  std::vector<double> t;
+  for (int r = 0; r < 3; ++r) {
+    const auto t0 = Clock::now();
+    once();
+    t.push_back(since(t0));
+  }
+  return median(t);
+}
+
+int bench_mnist(const std::string& data_dir, int64_t threads, int64_t epochs, const std::vector<int64_t>& bs,
+                int64_t train_bags, int64_t test_bags, bool dedupe) {
+  Config cfg;
+  cfg.data.root = data_dir;
+  cfg.data.train_bags = train_bags;
+  cfg.data.test_bags = test_bags;
+  cfg.data.validation_fraction = 0;  // time training on all 200 bags, as the reference does
+  cfg.train.epochs = epochs + 1;
+  cfg.train.early_stopping.patience = 0;
+  const int n_threads = configure_runtime(threads);
+  MilData data = load_mnist_bags(cfg.data, 1);
+  std::cout << data.summary << "\n" << n_threads << " threads\n";
+  const double n_train = static_cast<double>(data.train.num_instances());
+
+  nlohmann::json out = {{"impl", "abmil"}, {"threads", n_threads}, {"train_bags", train_bags},
+                        {"train_instances", n_train}, {"test_bags", test_bags}};
+  std::cout << fmt::format("{:>4} {:>12} {:>14} {:>10} {:>10}\n", "B", "epoch s", "instances/s", "eval s", "test AUC");
+  for (int64_t B : bs) {
+    cfg.train.bags_per_step = B;
+    torch::manual_seed(1);
+    MilModel model(cfg.model, data.instance_shape);
+    std::vector<double> epoch_seconds;
+    fit(model, data, cfg, torch::kCPU, [&](const EpochLog& t, const EpochLog*) {
+      if (t.epoch > 1) epoch_seconds.push_back(t.seconds);  // epoch 1 is the warm-up
+    });
+    const auto t0 = Clock::now();
+    BagPredictions test = predict(model, data.test, cfg.eval.max_instances_per_pass, torch::kCPU, dedupe);
+    const double eval_s = since(t0);
+    const double auc = classification_metrics(test.probabilities, test.labels).auc;
+    const double ep = median(epoch_seconds);
+    std::cout << fmt::format("{:>4} {:>12.3f} {:>14.0f} {:>10.3f} {:>10.4f}\n", B, ep, n_train / ep, eval_s, auc);
+    out["runs"].push_back({{"bags_per_step", B}, {"epoch_s_median", ep}, {"instances_per_s", n_train / ep},
+                           {"eval_s", eval_s}, {"test_auc", auc}, {"epochs_timed", epoch_seconds.size()}});
+  }
+  // Compute floor: the encoder's forward+backward over the same instances in large batches.
+  double floor_s = 1e9;
+  int64_t floor_batch = 0;
+  for (int64_t batch : {64, 128, 256, 512, 2048}) {
+    const double s = lenet_pass_seconds(data.train.instances, batch);
+    std::cout << fmt::format("floor: LeNet-5 fwd+bwd of {} instances in batches of {}: {:.3f} s\n",
+                             data.train.num_instances(), batch, s);
+    if (s < floor_s) floor_s = s, floor_batch = batch;
+  }
+  out["floor_s"] = floor_s;
+  out["floor_batch"] = floor_batch;
+  out["peak_rss_mib"] = peak_rss_mib();
+  std::cout << fmt::format("peak resident memory {:.0f} MiB\n", peak_rss_mib());
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps) {
+  const int n_threads = configure_runtime(threads);
+  torch::manual_seed(1);
+  MlpEncoder encoder(MlpEncoderOptions(dim).hidden_dims({128}));
+  GatedAttentionPooling pooling(GatedAttentionPoolingOptions(128).attention_dim(128));
+  torch::nn::Linear classifier(128, 1);
+  std::vector<torch::Tensor> params = encoder->parameters();
+  for (auto* m : std::initializer_list<torch::nn::Module*>{pooling.ptr().get(), classifier.ptr().get()})
+    for (auto& p : m->parameters()) params.push_back(p);
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(5e-4));
+  const torch::Tensor x = torch::randn({instances, dim});
+  const torch::Tensor bag_index = torch::zeros({instances}, torch::kLong);
+  const torch::Tensor label = torch::ones({1});
+  std::vector<double> t;
+  for (int64_t s = 0; s <= steps; ++s) {
+    const auto t0 = Clock::now();
+    opt.zero_grad();
+    PoolingOutput p = pooling->forward(encoder->forward(x), bag_index, 1);
+    torch::binary_cross_entropy_with_logits(classifier->forward(p.z).squeeze(1), label).backward();
+    opt.step();
+    if (s > 0) t.push_back(since(t0));  // step 0 is the warm-up
+  }
+  const nlohmann::json out = {{"bench", "large_bag"}, {"instances", instances}, {"dim", dim}, {"threads", n_threads},
+                              {"step_s_median", median(t)}, {"peak_rss_mib", peak_rss_mib()}};
+  std::cout << fmt::format("one bag of {} x {} features: {:.4f} s per training step, peak resident memory {:.0f} MiB\n",
+                           instances, dim, median(t), peak_rss_mib())
+            << out.dump() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"abmil_bench: speed and memory figures of abmil"};
+  app.require_subcommand(1);
+  const char* env = std::getenv("ABMIL_DATA");
+  std::string data_dir = env ? std::string(env) + "/mnist" : "";
+  int64_t threads = 0, epochs = 3, train_bags = 200, test_bags = 1000, instances = 100000, dim = 1024, steps = 5;
+  std::vector<int64_t> bs = {1, 2, 4, 8, 16, 32};
+  bool no_dedupe = false;
+  CLI::App* mnist = app.add_subcommand("mnist", "MNIST-bags paper setting: epoch time per B, evaluation, floor");
+  mnist->add_option("--data", data_dir, "folder with the MNIST IDX files (default $ABMIL_DATA/mnist)");
+  mnist->add_option("--threads", threads, "LibTorch threads (0 = all cores)");
+  mnist->add_option("--epochs", epochs, "timed epochs per B (after one warm-up epoch)");
+  mnist->add_option("--bags-per-step", bs, "values of B")->delimiter(',');
+  mnist->add_option("--train-bags", train_bags);
+  mnist->add_option("--test-bags", test_bags);
+  mnist->add_flag("--no-dedupe", no_dedupe, "evaluate every instance draw, even repeated images");
+  CLI::App* large = app.add_subcommand("large", "one large bag of feature vectors: step time and memory");
+  large->add_option("--instances", instances, "K, instances in the bag");
+  large->add_option("--dim", dim, "features per instance");
+  large->add_option("--threads", threads, "LibTorch threads (0 = all cores)");
+  large->add_option("--steps", steps, "timed training steps (after one warm-up step)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*mnist) return bench_mnist(data_dir, threads, epochs, bs, train_bags, test_bags, !no_dedupe);
+    return bench_large(instances, dim, threads, steps);
+  } catch (const std::exception& e) {
+    std::cerr << "abmil_bench: error: " << e.what() << "\n";
+    return 2;
+  }
+}
