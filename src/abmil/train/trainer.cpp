@@ -10,6 +10,7 @@
 
 #include "abmil/config/config.h"
 #include "abmil/data/mnist_bags.h"
+#include "abmil/train/adam.h"
 
 namespace abmil {
 
@@ -153,10 +154,12 @@ double instance_auc(const BagSplit& split, const torch::Tensor& weights) {
 TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
                 const EpochCallback& on_epoch, bool show_progress) {
   const TrainConfig& tc = config.train;
-  torch::optim::Adam optimizer(model->parameters(),
-                               torch::optim::AdamOptions(tc.optimizer.lr)
-                                   .betas({tc.optimizer.betas.at(0), tc.optimizer.betas.at(1)})
-                                   .weight_decay(tc.optimizer.weight_decay));
+  AdamOptions adam;
+  adam.lr = tc.optimizer.lr;
+  adam.beta1 = tc.optimizer.betas.at(0);
+  adam.beta2 = tc.optimizer.betas.at(1);
+  adam.weight_decay = tc.optimizer.weight_decay;
+  FusedAdam optimizer(model->parameters(), adam);
   std::seed_seq order_seq{static_cast<uint64_t>(config.experiment.seed), uint64_t{4}};
   std::mt19937_64 order_rng(order_seq);
   const bool has_validation = data.validation.num_bags() > 0;
