@@ -17,7 +17,7 @@ for s in $seeds; do
     ./build/abmil train configs/mnist_bags.yaml --output "$out/b${b}_s$s" --set experiment.seed="$s" \
       --set train.bags_per_step="$b" --set runtime.progress=never > "$out/log" 2>&1 || { cat "$out/log"; exit 1; }
     read -r auc tsec < <(/usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j['test']['auc'], j['training']['seconds'])" "$out/b${b}_s$s/metrics.json")
-    row="$row | $auc"
+    row="$row | $(printf %.4f "$auc")"
     secs="$secs | $(printf %.1f "$tsec")"
     echo "$b $auc" >> "$out/aucs"
   done
