@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package abmil needs. Idempotent: does nothing when all
 # are present. Works as root or through sudo.
+#   scripts/setup.sh           build, run and test
+#   scripts/setup.sh --bench   also what bench/compare_reference.sh runs the
+#                              PyTorch reference with (python3-torch, numpy)
 set -euo pipefail
 
 PACKAGES=(
@@ -12,6 +15,8 @@ PACKAGES=(
   libgtest-dev googletest
   dataset-fashion-mnist             # real Fashion-MNIST for the default demo, no download
 )
+
+if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-torch python3-numpy); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
