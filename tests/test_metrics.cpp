@@ -152,3 +152,29 @@ TEST(MetricsErrors, SizeMismatchAndBadLabelsThrow) {
 }
 
 }  // namespace
+
+// Two positive bags and a negative one (skipped), k = 1 and k = 2, worked by hand:
+//   bag A scores {0.1, 0.7, 0.2} labels {0, 1, 0}: top-1 = idx1 (hit), top-2 = {1, 2} (1 hit)
+//   bag B scores {0.5, 0.3, 0.2} labels {0, 1, 1}: top-1 = idx0 (miss), top-2 = {0, 1} (1 hit)
+//   bag C labels all 0: skipped
+// k=1: selected 2, hits 1, positives 3 -> precision 1/2, recall 1/3
+// k=2: selected 4, hits 2, positives 3 -> precision 2/4, recall 2/3
+TEST(TopKInstances, HandComputedPrecisionAndRecall) {
+  const std::vector<std::vector<double>> s = {{0.1, 0.7, 0.2}, {0.5, 0.3, 0.2}, {0.9, 0.1}};
+  const std::vector<std::vector<int>> y = {{0, 1, 0}, {0, 1, 1}, {0, 0}};
+  abmil::TopKMetrics k1 = abmil::top_k_instances(s, y, 1);
+  EXPECT_EQ(k1.selected, 2);
+  EXPECT_EQ(k1.hits, 1);
+  EXPECT_EQ(k1.positives, 3);
+  EXPECT_DOUBLE_EQ(k1.precision, 0.5);
+  EXPECT_DOUBLE_EQ(k1.recall, 1.0 / 3);
+  abmil::TopKMetrics k2 = abmil::top_k_instances(s, y, 2);
+  EXPECT_DOUBLE_EQ(k2.precision, 0.5);
+  EXPECT_DOUBLE_EQ(k2.recall, 2.0 / 3);
+  // k larger than a bag selects the whole bag; unknown labels (-1) are left out
+  abmil::TopKMetrics all = abmil::top_k_instances({{0.3, 0.2, 0.9}}, {{1, -1, 0}}, 5);
+  EXPECT_EQ(all.selected, 2);
+  EXPECT_DOUBLE_EQ(all.recall, 1.0);
+  EXPECT_THROW(abmil::top_k_instances(s, y, 0), std::invalid_argument);
+  EXPECT_THROW(abmil::top_k_instances(s, {{0}}, 1), std::invalid_argument);
+}

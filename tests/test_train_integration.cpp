@@ -103,10 +103,22 @@ TEST(TrainIntegration, GatedAttentionLearnsRealMnistBags) {
   const auto att = read_csv(run / "attention/test.csv");
   ASSERT_GT(att.size(), 300u);
   EXPECT_EQ(att[0][0], "bag_id");
+  // The raw scores give back the weights through a softmax over each bag.
   std::map<std::string, double> sums;
-  for (size_t r = 1; r < att.size(); ++r) sums[att[r][0]] += std::stod(att[r][4]);
+  std::map<std::string, std::vector<double>> logits, weights;
+  for (size_t r = 1; r < att.size(); ++r) {
+    sums[att[r][0]] += std::stod(att[r][4]);
+    weights[att[r][0]].push_back(std::stod(att[r][4]));
+    logits[att[r][0]].push_back(std::stod(att[r][5]));
+  }
   EXPECT_EQ(sums.size(), 300u);
   for (const auto& [bag, sum] : sums) EXPECT_NEAR(sum, 1.0, 1e-5) << "bag " << bag;
+  for (const auto& [bag, s] : logits) {
+    const auto softmax = torch::softmax(torch::tensor(s, torch::kDouble), 0);
+    for (size_t k = 0; k < s.size(); ++k) EXPECT_NEAR(softmax[k].item<double>(), weights[bag][k], 1e-6) << bag;
+  }
+  EXPECT_TRUE(j["test"].contains("instance_precision_at_k"));
+  EXPECT_EQ(read_csv(run / "predictions/test.csv").size(), 301u);
 
   // The resolved config reloads to the same run.
   abmil::Config again = abmil::load_config((run / "config.yaml").string());

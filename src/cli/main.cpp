@@ -1,4 +1,4 @@
-// The `abmil` command: train | config. Options are declared once here with
+// The `abmil` command: train | predict | visualize | report | config. Options are declared once here with
 // their help text (mlpack's rule); the work lives in the library.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "abmil/config/config.h"
+#include "abmil/io/run_dir.h"
 #include "abmil/train/run.h"
+#include "abmil/viz/report.h"
+#include "abmil/viz/visualize.h"
 
 namespace {
 
@@ -37,6 +40,26 @@ int main(int argc, char** argv) {
   train->footer("The run directory gets config.yaml, metrics.csv, metrics.json, attention/test.csv and "
                 "checkpoints/best.pt;\nmetrics.json is written last and marks a complete run.");
 
+  std::string run_dir, data_config_path;
+  CLI::App* predict = app.add_subcommand("predict", "Predictions and attention for new bags with a trained run, no training");
+  predict->add_option("run_dir", run_dir, "Run directory of `abmil train` (its config.yaml and checkpoints/best.pt)")
+      ->required();
+  predict->add_option("config", data_config_path, "Config whose data section gives the bags (its test split is predicted)")
+      ->required();
+  predict->add_option("--set", overrides, "Override one key of that config (repeatable)")->type_name("KEY=VALUE");
+  predict->add_option("--output", output_dir, "Output folder; default RUN_DIR/predict");
+
+  abmil::VisualizeOptions viz;
+  CLI::App* visualize = app.add_subcommand("visualize", "Write attention pictures (PNG) of a run's test bags");
+  visualize->add_option("run_dir", run_dir, "Run directory")->required();
+  visualize->add_option("--bags", viz.bag_ids, "Test bag ids to draw (comma-separated)")->delimiter(',');
+  visualize->add_option("--top", viz.top, "Bags in each gallery of the most and least confident bags")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  visualize->footer("Writes RUN_DIR/visualize/bag_<id>.png, gallery_most_confident.png, gallery_least_confident.png.");
+
+  CLI::App* report = app.add_subcommand("report", "Write RUN_DIR/report.html: one self-contained page of the run");
+  report->add_option("run_dir", run_dir, "Run directory")->required();
+
   std::string show_path;
   CLI::App* config = app.add_subcommand("config", "Print every config key with its default, or a resolved config");
   config->add_option("config", show_path, "Print this config file resolved (defaults filled in, overrides applied)");
@@ -56,6 +79,21 @@ int main(int argc, char** argv) {
       } else {
         std::cout << abmil::config_to_yaml(abmil::load_config(show_path, overrides));
       }
+      return 0;
+    }
+    if (*predict) {
+      const auto out = abmil::run_predict(run_dir, abmil::load_config(data_config_path, overrides), output_dir, std::cout);
+      std::cout << "output: " << out.string() << "\n";
+      return 0;
+    }
+    if (*visualize) {
+      abmil::visualize_run(run_dir, viz, std::cout);
+      return 0;
+    }
+    if (*report) {
+      const std::filesystem::path path = std::filesystem::path(run_dir) / "report.html";
+      abmil::write_file_atomic(path, abmil::render_report(run_dir));
+      std::cout << "wrote " << path.string() << "\n";
       return 0;
     }
     abmil::Config cfg = abmil::load_config(config_path, overrides);

@@ -150,6 +150,8 @@ void visit_schema(Config& c, V& v) {
   v("eval.threshold", c.eval.threshold, closed(0, 1), "bag probability at or above which a bag is positive");
   v("eval.max_instances_per_pass", c.eval.max_instances_per_pass, at_least(1),
     "bound on instances in one evaluation forward pass");
+  v("eval.top_k", c.eval.top_k, at_least(1),
+    "k of the instance-level precision/recall of the top-k attended instances per positive bag");
 
   v("runtime.threads", c.runtime.threads, at_least(0), "LibTorch intra-op threads; 0 = all cores");
   v("runtime.device", c.runtime.device, one_of({"cpu", "cuda"}), "compute device");

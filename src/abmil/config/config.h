@@ -79,6 +79,7 @@ struct TrainConfig {
 struct EvalConfig {
   double threshold = 0.5;           ///< bag probability at or above which a bag is positive
   int64_t max_instances_per_pass = 128;  ///< bound on instances in one evaluation forward pass of the encoder
+  int64_t top_k = 1;                ///< k of the instance-level precision/recall@k
 };
 
 /// `runtime:` section.

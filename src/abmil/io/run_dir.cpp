@@ -72,6 +72,14 @@ std::string metrics_csv(const std::vector<EpochLog>& history) {
   return out;
 }
 
+std::string predictions_csv(const BagSplit& split, const BagPredictions& p) {
+  std::string out = "bag_id,bag_label,bag_probability,instances\n";
+  for (int64_t b = 0; b < split.num_bags(); ++b)
+    out += fmt::format("{},{},{:.8g},{}\n", split.bags[b].id, split.bags[b].label, p.probabilities[b],
+                       split.bags[b].size());
+  return out;
+}
+
 std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
   std::string out =
       "bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,"

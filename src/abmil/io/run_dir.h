@@ -2,6 +2,7 @@
 //
 //   RUN_DIR/config.yaml          resolved configuration (every key)
 //   RUN_DIR/metrics.csv          one row per epoch and split
+//   RUN_DIR/predictions/test.csv one row per test bag
 //   RUN_DIR/attention/test.csv   one row per instance of every test bag
 //   RUN_DIR/checkpoints/best.pt  weights of the best epoch (torch::save archive)
 //   RUN_DIR/metrics.json         final metrics; written last, so its presence
@@ -32,6 +33,10 @@ std::filesystem::path create_run_dir(const std::string& requested, const std::st
 /// metrics.csv text: header `epoch,split,loss,accuracy,error,precision,recall,f1,auc,seconds`
 /// and one row per log entry.
 std::string metrics_csv(const std::vector<EpochLog>& history);
+
+/// Bag predictions CSV text, one row per bag of `split`:
+/// `bag_id,bag_label,bag_probability,instances`.
+std::string predictions_csv(const BagSplit& split, const BagPredictions& predictions);
 
 /// Attention CSV text, one row per instance of every bag of `split`:
 /// `bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,bag_label,bag_probability`.

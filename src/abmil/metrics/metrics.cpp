@@ -89,4 +89,31 @@ ClassificationMetrics classification_metrics(const std::vector<double>& scores,
   return m;
 }
 
+TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores,
+                            const std::vector<std::vector<int>>& labels, int64_t k) {
+  if (k < 1) throw std::invalid_argument("top_k_instances: k must be at least 1");
+  if (scores.size() != labels.size()) throw std::invalid_argument("top_k_instances: scores and labels differ in bags");
+  TopKMetrics m;
+  for (size_t b = 0; b < scores.size(); ++b) {
+    if (scores[b].size() != labels[b].size())
+      throw std::invalid_argument("top_k_instances: scores and labels differ in size in bag " + std::to_string(b));
+    std::vector<int64_t> known;
+    int64_t positives = 0;
+    for (size_t i = 0; i < labels[b].size(); ++i) {
+      if (labels[b][i] < 0) continue;
+      known.push_back(static_cast<int64_t>(i));
+      positives += labels[b][i] == 1;
+    }
+    if (positives == 0) continue;
+    std::stable_sort(known.begin(), known.end(), [&](int64_t x, int64_t y) { return scores[b][x] > scores[b][y]; });
+    const auto take = std::min<int64_t>(k, static_cast<int64_t>(known.size()));
+    for (int64_t i = 0; i < take; ++i) m.hits += labels[b][known[i]] == 1;
+    m.selected += take;
+    m.positives += positives;
+  }
+  m.precision = ratio(static_cast<double>(m.hits), static_cast<double>(m.selected));
+  m.recall = ratio(static_cast<double>(m.hits), static_cast<double>(m.positives));
+  return m;
+}
+
 }  // namespace abmil

@@ -36,4 +36,20 @@ ClassificationMetrics classification_metrics(const std::vector<double>& scores,
                                              const std::vector<int>& labels,
                                              double threshold = 0.5);
 
+/// Instance-level precision and recall of the top-k attended instances.
+struct TopKMetrics {
+  double precision = 0;  ///< positive instances among those selected / instances selected
+  double recall = 0;     ///< positive instances among those selected / all positive instances
+  int64_t selected = 0, hits = 0, positives = 0;
+};
+
+/// Over bags given as per-instance `scores` (e.g. attention weights) and 0/1
+/// `labels` (bags with no instance label 1 are skipped, as are instances
+/// labelled -1 = unknown): selects the min(k, K) highest-scoring instances of
+/// each bag (ties: lower index first) and pools the counts over bags
+/// (micro average). Precision and recall are 0 when nothing is selected or
+/// no positive exists. Throws std::invalid_argument on size mismatches or k < 1.
+TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores,
+                            const std::vector<std::vector<int>>& labels, int64_t k);
+
 }  // namespace abmil

@@ -35,6 +35,42 @@ torch::Device pick_device(const std::string& name) {
   return torch::Device(torch::kCPU);
 }
 
+/// Test-split results of a trained model, as written by evaluate_and_write.
+struct SplitEvaluation {
+  ClassificationMetrics metrics;
+  double loss = 0, instance_auc = 0, seconds = 0;
+  nlohmann::json json;  ///< the "test" object of metrics.json
+};
+
+/// Predicts every bag of `split`, writes predictions/<name>.csv and (when
+/// output.save_attention) attention/<name>.csv under `dir`, and computes the
+/// bag metrics and the instance-level attention metrics.
+SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config,
+                                   torch::Device device, const std::filesystem::path& dir) {
+  const auto t0 = std::chrono::steady_clock::now();
+  BagPredictions p = predict(model, split, config.eval.max_instances_per_pass, device);
+  SplitEvaluation e;
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.metrics = classification_metrics(p.probabilities, p.labels, config.eval.threshold);
+  e.loss = p.loss;
+  e.instance_auc = instance_auc(split, p.attention);
+  e.json = metrics_json(e.metrics, e.loss);
+  auto v = [](double x) { return std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x); };
+  e.json["instance_auc"] = v(e.instance_auc);
+  if (p.attention.defined()) {
+    const TopKMetrics top = instance_top_k(split, p.attention, config.eval.top_k);
+    e.json["instance_precision_at_k"] = v(top.precision);
+    e.json["instance_recall_at_k"] = v(top.recall);
+    e.json["k"] = config.eval.top_k;
+  }
+  e.json["bags"] = split.num_bags();
+  e.json["seconds"] = e.seconds;
+  write_file_atomic(dir / "predictions" / (split.name + ".csv"), predictions_csv(split, p));
+  if (config.output.save_attention)
+    write_file_atomic(dir / "attention" / (split.name + ".csv"), attention_csv(split, p));
+  return e;
+}
+
 bool want_progress(const std::string& mode) {
   return mode == "always" || (mode == "auto" && ::isatty(STDERR_FILENO));
 }
@@ -89,16 +125,12 @@ RunSummary run_train(const Config& config, std::ostream& log) {
     write_file_atomic(summary.run_dir / "checkpoints" / "best.pt", archive.str());
   }
 
-  const auto t_test = Clock::now();
-  BagPredictions test = predict(model, data.test, config.eval.max_instances_per_pass, device);
-  const double test_seconds = std::chrono::duration<double>(Clock::now() - t_test).count();
-  summary.test = classification_metrics(test.probabilities, test.labels, config.eval.threshold);
+  const SplitEvaluation test = evaluate_and_write(model, data.test, config, device, summary.run_dir);
+  summary.test = test.metrics;
   summary.test_loss = test.loss;
-  summary.instance_auc = instance_auc(data.test, test.attention);
-  trained.history.push_back({trained.best_epoch, "test", test.loss, summary.test, test_seconds});
+  summary.instance_auc = test.instance_auc;
+  trained.history.push_back({trained.best_epoch, "test", test.loss, summary.test, test.seconds});
   write_file_atomic(summary.run_dir / "metrics.csv", metrics_csv(trained.history));
-  if (config.output.save_attention)
-    write_file_atomic(summary.run_dir / "attention" / "test.csv", attention_csv(data.test, test));
 
   summary.best_epoch = trained.best_epoch;
   summary.epochs_run = trained.epochs_run;
@@ -106,17 +138,48 @@ RunSummary run_train(const Config& config, std::ostream& log) {
   summary.total_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
   nlohmann::json j;
-  j["test"] = metrics_json(summary.test, summary.test_loss);
-  j["test"]["instance_auc"] = std::isnan(summary.instance_auc) ? nlohmann::json(nullptr)
-                                                               : nlohmann::json(summary.instance_auc);
-  j["test"]["bags"] = data.test.num_bags();
-  j["test"]["seconds"] = test_seconds;
+  j["test"] = test.json;
   j["training"] = {{"best_epoch", summary.best_epoch}, {"epochs_run", summary.epochs_run},
                    {"stopped_early", trained.stopped_early}, {"seconds", summary.train_seconds},
                    {"threads", threads}};
   j["seconds_total"] = summary.total_seconds;
   write_file_atomic(summary.run_dir / "metrics.json", j.dump(2) + "\n");
   return summary;
+}
+
+std::filesystem::path run_predict(const std::filesystem::path& run_dir, const Config& data_config,
+                                  const std::string& output_dir, std::ostream& log) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Config trained = load_config((run_dir / "config.yaml").string());
+  const std::filesystem::path checkpoint = run_dir / "checkpoints" / "best.pt";
+  if (!std::filesystem::is_regular_file(checkpoint))
+    throw std::runtime_error(checkpoint.string() + ": no checkpoint (was the run trained with output.save_checkpoint?)");
+  configure_runtime(data_config.runtime.threads);
+  const torch::Device device = pick_device(data_config.runtime.device);
+  MilData data = load_mnist_bags(data_config.data, static_cast<uint64_t>(data_config.experiment.seed));
+  log << data.summary << "\n";
+  MilModel model(trained.model, data.instance_shape);
+  try {
+    torch::load(model, checkpoint.string());
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(checkpoint.string() + ": cannot load the checkpoint into the model of " +
+                             (run_dir / "config.yaml").string() + ": " + e.msg().substr(0, e.msg().find('\n')));
+  }
+  model->to(device);
+  const std::filesystem::path out =
+      create_run_dir(output_dir.empty() ? (run_dir / "predict").string() : output_dir, "predict");
+  Config used = data_config;
+  used.model = trained.model;
+  write_file_atomic(out / "config.yaml", config_to_yaml(used));
+  const SplitEvaluation test = evaluate_and_write(model, data.test, used, device, out);
+  nlohmann::json j;
+  j["test"] = test.json;
+  j["model"] = run_dir.string();
+  j["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_file_atomic(out / "metrics.json", j.dump(2) + "\n");
+  log << fmt::format("test: auc {:.4f}  accuracy {:.4f}  instance_auc {:.4f}\n", test.metrics.auc,
+                     test.metrics.accuracy, test.instance_auc);
+  return out;
 }
 
 }  // namespace abmil

@@ -37,4 +37,15 @@ int configure_runtime(int64_t threads);
 /// then not written, so the run never looks complete.
 RunSummary run_train(const Config& config, std::ostream& log);
 
+/// `abmil predict`: predictions and attention for new bags, no training.
+/// Builds the model of RUN_DIR/config.yaml, loads RUN_DIR/checkpoints/best.pt,
+/// draws the bags of `data_config` (its data section; its test split is
+/// predicted) and writes config.yaml, predictions/test.csv,
+/// attention/test.csv and metrics.json (metrics.json last) into
+/// `output_dir` (default RUN_DIR/predict, or predict-2, ... if taken).
+/// Returns that folder. Throws std::runtime_error naming the file for a
+/// missing or incompatible checkpoint, and as run_train for bad data.
+std::filesystem::path run_predict(const std::filesystem::path& run_dir, const Config& data_config,
+                                  const std::string& output_dir, std::ostream& log);
+
 }  // namespace abmil

@@ -134,21 +134,43 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
   return out;
 }
 
-double instance_auc(const BagSplit& split, const torch::Tensor& weights) {
-  if (!weights.defined()) return std::nan("");
-  std::vector<double> w = to_vector(weights);
-  std::vector<double> scores;
-  std::vector<int> labels;
+namespace {
+
+/// Per positive bag with instance labels: the instances' weights and labels.
+void positive_bags(const BagSplit& split, const torch::Tensor& weights, std::vector<std::vector<double>>& w_out,
+                   std::vector<std::vector<int>>& y_out) {
+  const std::vector<double> w = to_vector(weights);
   for (int64_t b = 0; b < split.num_bags(); ++b) {
     const Bag& bag = split.bags[b];
-    if (bag.label != 1) continue;
-    for (int64_t k = 0; k < bag.size(); ++k) {
-      if (bag.instance_labels.size() != static_cast<size_t>(bag.size()) || bag.instance_labels[k] < 0) continue;
-      scores.push_back(w[split.offsets[b] + k]);
-      labels.push_back(bag.instance_labels[k]);
-    }
+    if (bag.label != 1 || bag.instance_labels.size() != static_cast<size_t>(bag.size())) continue;
+    w_out.emplace_back(w.begin() + split.offsets[b], w.begin() + split.offsets[b + 1]);
+    y_out.push_back(bag.instance_labels);
   }
+}
+
+}  // namespace
+
+double instance_auc(const BagSplit& split, const torch::Tensor& weights) {
+  if (!weights.defined()) return std::nan("");
+  std::vector<std::vector<double>> w;
+  std::vector<std::vector<int>> y;
+  positive_bags(split, weights, w, y);
+  std::vector<double> scores;
+  std::vector<int> labels;
+  for (size_t b = 0; b < w.size(); ++b)
+    for (size_t k = 0; k < w[b].size(); ++k)
+      if (y[b][k] >= 0) {
+        scores.push_back(w[b][k]);
+        labels.push_back(y[b][k]);
+      }
   return roc_auc(scores, labels);
+}
+
+TopKMetrics instance_top_k(const BagSplit& split, const torch::Tensor& weights, int64_t k) {
+  std::vector<std::vector<double>> w;
+  std::vector<std::vector<int>> y;
+  if (weights.defined()) positive_bags(split, weights, w, y);
+  return top_k_instances(w, y, k);
 }
 
 TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,

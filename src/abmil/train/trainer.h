@@ -76,4 +76,8 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
 /// `weights` [N_total] against the instance labels. NaN when undefined.
 double instance_auc(const BagSplit& split, const torch::Tensor& weights);
 
+/// Precision and recall of the top-k instances by `weights` [N_total] within
+/// each positive bag of `split` with instance labels (see top_k_instances).
+TopKMetrics instance_top_k(const BagSplit& split, const torch::Tensor& weights, int64_t k);
+
 }  // namespace abmil

@@ -1,0 +1,165 @@
+#include "abmil/viz/visualize.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "abmil/config/config.h"
+#include "abmil/data/mnist_bags.h"
+#include "abmil/viz/attention_images.h"
+
+namespace abmil {
+
+namespace {
+
+/// What attention/test.csv says of one instance.
+struct InstanceRecord {
+  int64_t source_index = 0;
+  double weight = -1;  ///< attention weight, else instance probability, else -1
+  int label = -1;
+};
+
+/// What attention/test.csv says of one bag.
+struct BagRecord {
+  int label = 0;
+  double probability = 0;
+  std::vector<InstanceRecord> instances;
+};
+
+std::vector<std::string> split_cells(const std::string& line) {
+  std::vector<std::string> cells;
+  std::string cell;
+  std::stringstream ss(line);
+  while (std::getline(ss, cell, ',')) cells.push_back(cell);
+  if (!line.empty() && line.back() == ',') cells.emplace_back();
+  return cells;
+}
+
+/// Reads attention/test.csv (see attention_csv) into bags by bag id.
+std::map<int64_t, BagRecord> read_attention_csv(const std::filesystem::path& path, bool& has_attention) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path.string() + ": cannot read (run `abmil train` with output.save_attention)");
+  std::string line;
+  std::getline(in, line);
+  const std::string header =
+      "bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,"
+      "bag_label,bag_probability";
+  if (line != header) throw std::runtime_error(path.string() + ":1: unexpected header");
+  std::map<int64_t, BagRecord> bags;
+  has_attention = false;
+  for (int64_t line_no = 2; std::getline(in, line); ++line_no) {
+    const std::vector<std::string> c = split_cells(line);
+    try {
+      if (c.size() != 9) throw std::invalid_argument("9 cells expected");
+      BagRecord& bag = bags[std::stoll(c[0])];
+      if (std::stoll(c[1]) != static_cast<int64_t>(bag.instances.size()))
+        throw std::invalid_argument("instance_index out of order");
+      InstanceRecord r;
+      r.source_index = std::stoll(c[2]);
+      r.label = c[3].empty() ? -1 : std::stoi(c[3]);
+      if (!c[4].empty()) {
+        r.weight = std::stod(c[4]);
+        has_attention = true;
+      } else if (!c[6].empty()) {
+        r.weight = std::stod(c[6]);
+      }
+      bag.label = std::stoi(c[7]);
+      bag.probability = std::stod(c[8]);
+      bag.instances.push_back(r);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("{}:{}: malformed row ({})", path.string(), line_no, e.what()));
+    }
+  }
+  return bags;
+}
+
+/// Instance `row` of the split as an 8-bit image, undoing the pixel normalisation.
+cv::Mat instance_image(const BagSplit& split, int64_t row, const DataConfig& data) {
+  const torch::Tensor x = split.instances[row][0];  // [H, W]
+  const torch::Tensor pixels =
+      ((x * data.pixel_std + data.pixel_mean) * 255).round().clamp(0, 255).to(torch::kUInt8).contiguous();
+  return cv::Mat(static_cast<int>(pixels.size(0)), static_cast<int>(pixels.size(1)), CV_8UC1, pixels.data_ptr())
+      .clone();
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
+                                                 const VisualizeOptions& options, std::ostream& log) {
+  const Config cfg = load_config((run_dir / "config.yaml").string());
+  const std::filesystem::path csv = run_dir / "attention" / "test.csv";
+  bool has_attention = false;
+  const std::map<int64_t, BagRecord> records = read_attention_csv(csv, has_attention);
+  const MilData data = load_mnist_bags(cfg.data, static_cast<uint64_t>(cfg.experiment.seed));
+  const BagSplit& test = data.test;
+
+  // Match every test bag of the rebuilt data with its rows in the CSV.
+  std::map<int64_t, int64_t> position_of_id;
+  for (int64_t b = 0; b < test.num_bags(); ++b) {
+    const Bag& bag = test.bags[b];
+    const auto it = records.find(bag.id);
+    const bool same = it != records.end() && it->second.instances.size() == static_cast<size_t>(bag.size()) &&
+                      std::equal(bag.source_indices.begin(), bag.source_indices.end(), it->second.instances.begin(),
+                                 [](int64_t s, const InstanceRecord& r) { return s == r.source_index; });
+    if (!same)
+      throw std::runtime_error(fmt::format("{}: bag {} does not match the data of {} (was the data changed?)",
+                                           csv.string(), bag.id, (run_dir / "config.yaml").string()));
+    position_of_id[bag.id] = b;
+  }
+
+  const std::string what = has_attention ? "attention weights" : "instance probabilities";
+  auto strip = [&](int64_t id) {
+    const int64_t b = position_of_id.at(id);
+    const BagRecord& r = records.at(id);
+    std::vector<InstanceTile> tiles;
+    for (int64_t k = 0; k < test.bags[b].size(); ++k)
+      tiles.push_back({instance_image(test, test.offsets[b] + k, cfg.data), r.instances[k].weight, r.instances[k].label});
+    const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
+    return bag_strip(tiles, fmt::format("bag {}  label {}  P(positive) {:.3f}  {}  ({})", id, r.label, r.probability,
+                                        correct ? "correct" : "WRONG", what));
+  };
+
+  std::vector<int64_t> by_confidence;
+  for (const auto& [id, r] : records) by_confidence.push_back(id);
+  std::stable_sort(by_confidence.begin(), by_confidence.end(), [&](int64_t a, int64_t b) {
+    return std::abs(records.at(a).probability - 0.5) > std::abs(records.at(b).probability - 0.5);
+  });
+  const auto n = static_cast<size_t>(std::min<int64_t>(options.top, static_cast<int64_t>(by_confidence.size())));
+  const std::vector<int64_t> most(by_confidence.begin(), by_confidence.begin() + n);
+  const std::vector<int64_t> least(by_confidence.rbegin(), by_confidence.rbegin() + n);
+
+  std::vector<int64_t> ids = options.bag_ids;
+  for (int64_t id : ids)
+    if (!position_of_id.count(id))
+      throw std::runtime_error(fmt::format("--bags: no test bag with id {} (ids are 0..{})", id, test.num_bags() - 1));
+  ids.insert(ids.end(), most.begin(), most.end());
+  ids.insert(ids.end(), least.begin(), least.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+
+  std::vector<std::filesystem::path> written;
+  const std::filesystem::path dir = run_dir / "visualize";
+  std::map<int64_t, cv::Mat> strips;
+  for (int64_t id : ids) {
+    strips[id] = strip(id);
+    written.push_back(dir / fmt::format("bag_{}.png", id));
+    write_png(written.back(), strips[id]);
+  }
+  auto gallery = [&](const std::vector<int64_t>& chosen, const std::string& name, const std::string& heading) {
+    std::vector<cv::Mat> rows;
+    for (int64_t id : chosen) rows.push_back(strips.at(id));
+    written.push_back(dir / name);
+    write_png(written.back(), stack_vertically(rows, heading));
+  };
+  gallery(most, "gallery_most_confident.png", fmt::format("{} most confident test bags", most.size()));
+  gallery(least, "gallery_least_confident.png", fmt::format("{} least confident test bags", least.size()));
+  log << fmt::format("wrote {} pictures under {}\n", written.size(), dir.string());
+  return written;
+}
+
+}  // namespace abmil

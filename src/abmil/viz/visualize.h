@@ -1,0 +1,30 @@
+// `abmil visualize RUN_DIR`: attention pictures of a finished run.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <vector>
+
+namespace abmil {
+
+/// Which bags to draw.
+struct VisualizeOptions {
+  std::vector<int64_t> bag_ids;  ///< test bags to draw a strip for (in addition to the galleries)
+  int64_t top = 4;               ///< bags in each gallery (most and least confident)
+};
+
+/// Rebuilds the test bags of RUN_DIR/config.yaml (deterministic from its
+/// seed), joins them with RUN_DIR/attention/test.csv and writes PNGs under
+/// RUN_DIR/visualize/: `bag_<id>.png` (one strip per bag: every instance
+/// with its attention weight, see bag_strip) for the requested bags and the
+/// gallery bags, `gallery_most_confident.png` and
+/// `gallery_least_confident.png` (the `top` test bags whose probability is
+/// farthest from / closest to 0.5). Returns the files written.
+/// Throws std::runtime_error naming the file (and line) when the attention
+/// CSV is missing, malformed or does not match the data of the config, or a
+/// requested bag id does not exist.
+std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
+                                                 const VisualizeOptions& options, std::ostream& log);
+
+}  // namespace abmil
