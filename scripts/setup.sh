@@ -14,6 +14,7 @@ PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev googletest
   dataset-fashion-mnist             # real Fashion-MNIST for the default demo, no download
+  chromium fonts-dejavu-core        # the report test opens report.html in headless Chromium
 )
 
 if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-torch python3-numpy); fi

@@ -194,3 +194,25 @@ TEST(TrainIntegration, SameSeedSameNumbers) {
   EXPECT_GT(outputs[0].size(), 1000u);
   EXPECT_EQ(outputs[0], outputs[1]);
 }
+
+// `abmil predict` with the run's own config reproduces the run's test
+// predictions and attention exactly; a missing checkpoint is one clear line.
+TEST(Cli, PredictReproducesTheRunsTestPredictions) {
+  const fs::path fashion = "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(fashion / "train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Fashion-MNIST not found at " << fashion << " (scripts/setup.sh installs it)";
+  TempDir tmp("predict");
+  const std::string cfg = std::string(ABMIL_SOURCE_DIR) + "/configs/default.yaml";
+  auto [code, out] = run_cli("train '" + cfg + "' --set data.train_bags=30 --set data.test_bags=25 --set train.epochs=1 "
+                             "--set runtime.progress=never --output run", tmp.path);
+  ASSERT_EQ(code, 0) << out;
+  std::tie(code, out) = run_cli("predict run run/config.yaml --output again", tmp.path);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(read_file(tmp.path / "again/predictions/test.csv"), read_file(tmp.path / "run/predictions/test.csv"));
+  EXPECT_EQ(read_file(tmp.path / "again/attention/test.csv"), read_file(tmp.path / "run/attention/test.csv"));
+  EXPECT_TRUE(fs::exists(tmp.path / "again/metrics.json"));
+  fs::remove(tmp.path / "run/checkpoints/best.pt");
+  std::tie(code, out) = run_cli("predict run run/config.yaml --output third", tmp.path);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("run/checkpoints/best.pt: no checkpoint"), std::string::npos) << out;
+}
