@@ -1,4 +1,4 @@
-// The `abmil` command: train | predict | visualize | report | config. Options are declared once here with
+// The `abmil` command: train | cv | predict | visualize | report | config. Options are declared once here with
 // their help text (mlpack's rule); the work lives in the library.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -9,6 +9,7 @@
 
 #include "abmil/config/config.h"
 #include "abmil/io/run_dir.h"
+#include "abmil/train/cross_validation.h"
 #include "abmil/train/run.h"
 #include "abmil/viz/report.h"
 #include "abmil/viz/visualize.h"
@@ -39,6 +40,19 @@ int main(int argc, char** argv) {
   train->add_option("--output", output_dir, "Run directory (must not exist or be empty); default runs/<experiment.name>");
   train->footer("The run directory gets config.yaml, metrics.csv, metrics.json, attention/test.csv and "
                 "checkpoints/best.pt;\nmetrics.json is written last and marks a complete run.");
+
+  int64_t jobs = 1;
+  std::string worker;
+  CLI::App* cv = app.add_subcommand("cv", "Repeated stratified k-fold cross-validation (cv.repeats x cv.folds)");
+  cv->add_option("config", config_path, "YAML config file")->required();
+  cv->add_option("--set", overrides, "Override one config key (repeatable)")->type_name("KEY=VALUE");
+  cv->add_option("--output", output_dir, "Run directory (must not exist or be empty); default runs/<experiment.name>");
+  cv->add_option("--jobs", jobs, "Folds run in this many parallel processes")->check(CLI::Range(int64_t{1}, int64_t{64}));
+  bool resume = false;
+  cv->add_flag("--resume", resume, "Continue the run in --output: folds already finished are not run again");
+  cv->add_option("--worker", worker, "Internal: run the folds of worker I of N in RUN (--output)")->group("");
+  cv->footer("Writes RUN/folds/r<R>_f<K>.json per fold, RUN/folds.csv and RUN/cv_summary.json\n"
+             "({\"<metric>\": {\"mean\", \"std\", \"sem\", \"n\"}}, written last).");
 
   std::string run_dir, data_config_path;
   CLI::App* predict = app.add_subcommand("predict", "Predictions and attention for new bags with a trained run, no training");
@@ -94,6 +108,18 @@ int main(int argc, char** argv) {
       const std::filesystem::path path = std::filesystem::path(run_dir) / "report.html";
       abmil::write_file_atomic(path, abmil::render_report(run_dir));
       std::cout << "wrote " << path.string() << "\n";
+      return 0;
+    }
+    if (*cv) {
+      abmil::Config cfg = abmil::load_config(config_path, overrides);
+      if (!output_dir.empty()) cfg.output.dir = output_dir;
+      int64_t worker_index = -1;
+      if (!worker.empty()) {
+        const auto slash = worker.find('/');
+        worker_index = std::stoll(worker.substr(0, slash));
+        jobs = std::stoll(worker.substr(slash + 1));
+      }
+      abmil::run_cv(cfg, std::cout, jobs, worker_index, "/proc/self/exe", resume);
       return 0;
     }
     abmil::Config cfg = abmil::load_config(config_path, overrides);

@@ -113,7 +113,13 @@ void visit_schema(Config& c, V& v) {
   v("experiment.name", c.experiment.name, any(), "run name, used for the run directory");
   v("experiment.seed", c.experiment.seed, at_least(0), "seed of every random draw (bags, init, order)");
 
-  v("data.kind", c.data.kind, one_of({"mnist_bags"}), "data kind");
+  v("data.kind", c.data.kind, one_of({"mnist_bags", "feature_bags"}),
+    "data kind: mnist_bags (digit bags) or feature_bags (a CSV bag_id,label,f1..fD)");
+  v("data.path", c.data.path, any(), "feature_bags: the CSV file; ${VAR} is expanded");
+  v("data.standardize", c.data.standardize, any(),
+    "feature_bags: z-score every feature with the training bags' mean and std");
+  v("data.test_fraction", c.data.test_fraction, closed(0.05, 0.9),
+    "feature_bags with `abmil train`: stratified share of the bags held out for testing");
   v("data.root", c.data.root, any(), "folder with the four IDX files (.gz or plain); ${VAR} is expanded");
   v("data.target", c.data.target, closed(0, 9), "class whose presence makes a bag positive");
   v("data.protocol", c.data.protocol, one_of({"balanced", "simple"}),
@@ -127,7 +133,9 @@ void visit_schema(Config& c, V& v) {
   v("data.pixel_mean", c.data.pixel_mean, any(), "input normalisation: (x/255 - mean) / std");
   v("data.pixel_std", c.data.pixel_std, above(0), "std of the input normalisation");
 
-  v("model.encoder", c.model.encoder, one_of({"lenet5"}), "instance encoder");
+  v("model.encoder", c.model.encoder, one_of({"lenet5", "mlp"}), "instance encoder: lenet5 (images) or mlp (feature vectors)");
+  v("model.hidden_dims", c.model.hidden_dims, at_least(1), "mlp: sizes of the fc layers; M is the last");
+  v("model.dropout", c.model.dropout, closed(0, 0.95), "mlp: dropout after each hidden layer (training only)");
   v("model.embedding_dim", c.model.embedding_dim, at_least(1), "M, size of the instance embedding");
   v("model.pooling", c.model.pooling,
     one_of({"gated_attention", "attention", "mean", "max", "instance_max", "instance_mean"}),
@@ -152,6 +160,11 @@ void visit_schema(Config& c, V& v) {
     "bound on instances in one evaluation forward pass");
   v("eval.top_k", c.eval.top_k, at_least(1),
     "k of the instance-level precision/recall of the top-k attended instances per positive bag");
+
+  v("cv.folds", c.cv.folds, at_least(2), "abmil cv: K, stratified folds per repeat");
+  v("cv.repeats", c.cv.repeats, at_least(1), "abmil cv: R, repeats of the K folds (new shuffles)");
+  v("cv.validation_fraction", c.cv.validation_fraction, closed(0, 0.9),
+    "abmil cv: stratified share of each fold's training bags held out for early stopping");
 
   v("runtime.threads", c.runtime.threads, at_least(0), "LibTorch intra-op threads; 0 = all cores");
   v("runtime.device", c.runtime.device, one_of({"cpu", "cuda"}), "compute device");
@@ -536,6 +549,21 @@ void read_value(const YAML::Node& node, const At& at, const std::string& path, c
   out = std::move(values);
 }
 
+/// Reads a list of integers (e.g. layer sizes), each checked against the interval.
+void read_value(const YAML::Node& node, const At& at, const std::string& path, const Rule& rule,
+                std::vector<int64_t>& out) {
+  const At here = at.at(node);
+  if (!node.IsSequence() || node.size() == 0)
+    fail(here, path, fmt::format("expected a non-empty list of integers, got {}", describe_node(node)));
+  std::vector<int64_t> values;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    int64_t value = 0;
+    read_value(node[i], here, fmt::format("{}[{}]", path, i), rule, value);
+    values.push_back(value);
+  }
+  out = std::move(values);
+}
+
 // ---- visitor 1: loading ------------------------------------------------------
 
 /// Schema visitor that binds every key path to a field of one Config, so a
@@ -672,6 +700,11 @@ class Writer {
     for (double x : v) out_ << format_float(x);
     out_ << YAML::EndSeq;
   }
+  void emit(const std::vector<int64_t>& v) {
+    out_ << YAML::Flow << YAML::BeginSeq;
+    for (int64_t x : v) out_ << x;
+    out_ << YAML::EndSeq;
+  }
 
   YAML::Emitter out_;
   std::vector<std::string> open_;
@@ -714,11 +747,17 @@ class Reference {
   static std::string type_name(const std::vector<double>&, const Rule& rule) {
     return rule.items ? fmt::format("float[{}]", rule.items) : "float[]";
   }
+  static std::string type_name(const std::vector<int64_t>&, const Rule&) { return "int[]"; }
   /// The DEFAULT column, written as in a YAML file ("" for an empty string).
   static std::string default_text(int64_t v) { return std::to_string(v); }
   static std::string default_text(double v) { return format_float(v); }
   static std::string default_text(bool v) { return v ? "true" : "false"; }
   static std::string default_text(const std::string& v) { return v.empty() ? "\"\"" : v; }
+  static std::string default_text(const std::vector<int64_t>& v) {
+    std::vector<std::string> items;
+    for (int64_t x : v) items.push_back(std::to_string(x));
+    return "[" + join(items, ", ") + "]";
+  }
   static std::string default_text(const std::vector<double>& v) {
     std::vector<std::string> items;
     for (double x : v) items.push_back(format_float(x));

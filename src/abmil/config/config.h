@@ -28,7 +28,10 @@ struct ExperimentConfig {
 /// `data:` section. Only the `mnist_bags` kind exists so far; later kinds
 /// (feature_bags, image_patches, text_bags) add their own keys here.
 struct DataConfig {
-  std::string kind = "mnist_bags";  ///< data kind: mnist_bags
+  std::string kind = "mnist_bags";  ///< data kind: mnist_bags | feature_bags
+  std::string path = "";            ///< feature_bags: the CSV file (bag_id,label,f1..fD)
+  bool standardize = true;          ///< feature_bags: z-score with the training bags' statistics
+  double test_fraction = 0.2;       ///< feature_bags, `abmil train`: share of bags held out for testing
   /// Folder with the four IDX files (train/t10k images/labels, .gz or plain).
   /// `${VAR}` is expanded from the environment when the config is loaded.
   std::string root = "/usr/share/datasets/fashion-mnist";
@@ -45,7 +48,9 @@ struct DataConfig {
 
 /// `model:` section.
 struct ModelConfig {
-  std::string encoder = "lenet5";   ///< instance encoder: lenet5
+  std::string encoder = "lenet5";   ///< instance encoder: lenet5 | mlp
+  std::vector<int64_t> hidden_dims = {256, 128, 64};  ///< mlp: fc sizes; M = the last
+  double dropout = 0.0;             ///< mlp: dropout after each hidden layer
   int64_t embedding_dim = 500;      ///< M, size of the instance embedding
   /// Pooling: gated_attention | attention | mean | max | instance_max | instance_mean.
   std::string pooling = "gated_attention";
@@ -82,6 +87,13 @@ struct EvalConfig {
   int64_t top_k = 1;                ///< k of the instance-level precision/recall@k
 };
 
+/// `cv:` section (`abmil cv`).
+struct CvConfig {
+  int64_t folds = 10;               ///< K
+  int64_t repeats = 5;              ///< R
+  double validation_fraction = 0.1; ///< inner validation share of each fold's training bags
+};
+
 /// `runtime:` section.
 struct RuntimeConfig {
   int64_t threads = 0;              ///< LibTorch intra-op threads; 0 = all cores
@@ -103,6 +115,7 @@ struct Config {
   ModelConfig model;
   TrainConfig train;
   EvalConfig eval;
+  CvConfig cv;
   RuntimeConfig runtime;
   OutputConfig output;
 };

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "abmil/config/config.h"
+
 namespace abmil {
 
 namespace F = torch::nn::functional;
@@ -51,14 +53,18 @@ torch::Tensor MlpEncoderImpl::forward(const torch::Tensor& x) {
   return h;
 }
 
-std::shared_ptr<InstanceEncoderImpl> make_encoder(const std::string& name, const std::vector<int64_t>& shape,
-                                                  int64_t embedding_dim) {
-  if (name == "lenet5") {
+std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, const std::vector<int64_t>& shape) {
+  if (model.encoder == "lenet5") {
     if (shape.size() != 3 || shape[1] != shape[2] || shape[1] < 16)
       throw std::invalid_argument("model.encoder lenet5 needs square images of at least 16x16 pixels");
-    return LeNet5(LeNet5Options().in_channels(shape[0]).image_size(shape[1]).embedding_dim(embedding_dim)).ptr();
+    return LeNet5(LeNet5Options().in_channels(shape[0]).image_size(shape[1]).embedding_dim(model.embedding_dim)).ptr();
   }
-  throw std::invalid_argument("unknown model.encoder '" + name + "'");
+  if (model.encoder == "mlp") {
+    if (shape.size() != 1)
+      throw std::invalid_argument("model.encoder mlp needs feature-vector instances (data.kind feature_bags)");
+    return MlpEncoder(MlpEncoderOptions(shape[0]).hidden_dims(model.hidden_dims).dropout(model.dropout)).ptr();
+  }
+  throw std::invalid_argument("unknown model.encoder '" + model.encoder + "'");
 }
 
 }  // namespace abmil

@@ -68,11 +68,14 @@ class MlpEncoderImpl : public InstanceEncoderImpl {
 };
 TORCH_MODULE(MlpEncoder);
 
-/// The encoder named `name` (lenet5) for instances of `instance_shape`
-/// (e.g. {1, 28, 28}) and embedding size M. Throws std::invalid_argument for
-/// an unknown name or a shape the encoder cannot take.
-std::shared_ptr<InstanceEncoderImpl> make_encoder(const std::string& name,
-                                                  const std::vector<int64_t>& instance_shape,
-                                                  int64_t embedding_dim);
+struct ModelConfig;
+
+/// The encoder of `model.encoder` for instances of `instance_shape`: lenet5
+/// (images {C, H, W}, M = model.embedding_dim) or mlp (feature vectors {D},
+/// model.hidden_dims, model.dropout; M = the last hidden size).
+/// Throws std::invalid_argument for an unknown name or a shape the encoder
+/// cannot take.
+std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model,
+                                                  const std::vector<int64_t>& instance_shape);
 
 }  // namespace abmil

@@ -9,10 +9,11 @@ namespace abmil {
 MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape)
     : pooling_name(config.pooling) {
   if (config.classifier != "linear") throw std::invalid_argument("unknown model.classifier '" + config.classifier + "'");
-  encoder = register_module("encoder", make_encoder(config.encoder, instance_shape, config.embedding_dim));
+  encoder = register_module("encoder", make_encoder(config, instance_shape));
+  const int64_t M = encoder->embedding_dim();
   if (!is_instance_level(config.pooling))
-    pooling = register_module("pooling", make_pooling(config.pooling, config.embedding_dim, config.attention_dim));
-  classifier = register_module("classifier", torch::nn::Linear(config.embedding_dim, 1));
+    pooling = register_module("pooling", make_pooling(config.pooling, M, config.attention_dim));
+  classifier = register_module("classifier", torch::nn::Linear(M, 1));
 }
 
 MilOutput MilModelImpl::forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index,

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "abmil/config/config.h"
+#include "abmil/data/feature_bags.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/train/trainer.h"
@@ -98,7 +99,7 @@ RunSummary run_train(const Config& config, std::ostream& log) {
   const int threads = configure_runtime(config.runtime.threads);
   const torch::Device device = pick_device(config.runtime.device);
 
-  MilData data = load_mnist_bags(config.data, static_cast<uint64_t>(config.experiment.seed));
+  MilData data = load_data(config.data, static_cast<uint64_t>(config.experiment.seed));
   log << data.summary << "\n";
 
   RunSummary summary;
@@ -156,7 +157,7 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const Co
     throw std::runtime_error(checkpoint.string() + ": no checkpoint (was the run trained with output.save_checkpoint?)");
   configure_runtime(data_config.runtime.threads);
   const torch::Device device = pick_device(data_config.runtime.device);
-  MilData data = load_mnist_bags(data_config.data, static_cast<uint64_t>(data_config.experiment.seed));
+  MilData data = load_data(data_config.data, static_cast<uint64_t>(data_config.experiment.seed));
   log << data.summary << "\n";
   MilModel model(trained.model, data.instance_shape);
   try {

@@ -92,6 +92,9 @@ cv::Mat instance_image(const BagSplit& split, int64_t row, const DataConfig& dat
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
                                                  const VisualizeOptions& options, std::ostream& log) {
   const Config cfg = load_config((run_dir / "config.yaml").string());
+  if (cfg.data.kind != "mnist_bags")
+    throw std::runtime_error("visualize: data.kind " + cfg.data.kind +
+                             " has no image instances to draw; its attention weights are in attention/test.csv");
   const std::filesystem::path csv = run_dir / "attention" / "test.csv";
   bool has_attention = false;
   const std::map<int64_t, BagRecord> records = read_attention_csv(csv, has_attention);

@@ -1,0 +1,66 @@
+#include "abmil/data/feature_bags.h"
+
+#include <stdexcept>
+
+#include "abmil/config/config.h"
+#include "abmil/data/feature_csv.h"
+#include "abmil/data/folds.h"
+#include "abmil/data/mnist_bags.h"
+
+namespace abmil {
+
+BagSplit feature_table_split(const FeatureTable& table) {
+  std::vector<Bag> bags(table.num_bags());
+  for (int64_t b = 0; b < table.num_bags(); ++b) {
+    bags[b].id = b;
+    bags[b].label = table.bag_labels[b];
+    for (int64_t r = table.offsets[b]; r < table.offsets[b + 1]; ++r) bags[b].source_indices.push_back(r);
+    bags[b].instance_labels.assign(bags[b].source_indices.size(), -1);
+  }
+  const torch::Tensor rows =
+      torch::from_blob(const_cast<float*>(table.features.data()), {table.num_rows(), table.dim}, torch::kFloat);
+  return make_split("all", std::move(bags), rows);  // copies the rows
+}
+
+std::pair<torch::Tensor, torch::Tensor> standardize(const BagSplit& fit_on, const std::vector<BagSplit*>& targets) {
+  const torch::Tensor x = fit_on.instances.to(torch::kDouble);
+  const torch::Tensor mean = x.mean(0);
+  torch::Tensor std = x.std(0, /*unbiased=*/false);
+  std = torch::where(std > 0, std, torch::ones_like(std));
+  for (BagSplit* s : targets)
+    s->instances = ((s->instances.to(torch::kDouble) - mean) / std).to(torch::kFloat).contiguous();
+  return {mean, std};
+}
+
+MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
+  if (data.path.empty()) throw std::invalid_argument("data.path: feature_bags needs the CSV file");
+  const FeatureTable table = read_feature_csv(data.path);
+  const BagSplit all = feature_table_split(table);
+  std::vector<int> labels;
+  std::vector<int64_t> positions;
+  for (int64_t b = 0; b < all.num_bags(); ++b) {
+    labels.push_back(all.bags[b].label);
+    positions.push_back(b);
+  }
+  auto [train_pos, test_pos] = stratified_split(positions, labels, data.test_fraction, seed);
+  auto [fit_pos, val_pos] = stratified_split(train_pos, labels, data.validation_fraction, seed + 1);
+  MilData out;
+  out.train = select_bags(all, fit_pos, "train");
+  out.validation = select_bags(all, val_pos, "validation");
+  out.test = select_bags(all, test_pos, "test");
+  if (data.standardize) standardize(out.train, {&out.train, &out.validation, &out.test});
+  out.instance_shape = {table.dim};
+  out.summary = "feature_bags from " + data.path + ": " + std::to_string(table.num_bags()) + " bags, " +
+                std::to_string(table.num_rows()) + " instances of " + std::to_string(table.dim) +
+                " features; train " + std::to_string(out.train.num_bags()) + ", validation " +
+                std::to_string(out.validation.num_bags()) + ", test " + std::to_string(out.test.num_bags());
+  return out;
+}
+
+MilData load_data(const DataConfig& data, uint64_t seed) {
+  if (data.kind == "mnist_bags") return load_mnist_bags(data, seed);
+  if (data.kind == "feature_bags") return load_feature_bags(data, seed);
+  throw std::invalid_argument("data.kind: unknown data kind '" + data.kind + "'");
+}
+
+}  // namespace abmil

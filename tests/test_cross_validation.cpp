@@ -1,0 +1,118 @@
+// Feature bags and cross-validation: standardisation fitted on training bags
+// only, the summary statistics, and `abmil cv` end to end on a small CSV
+// (parallel workers, resume).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <sys/wait.h>
+
+#include "abmil/data/bag.h"
+#include "abmil/data/feature_bags.h"
+#include "abmil/data/feature_csv.h"
+#include "abmil/train/cross_validation.h"
+
+namespace fs = std::filesystem;
+using namespace abmil;
+
+namespace {
+
+BagSplit one_feature_split(std::vector<float> values, std::vector<int64_t> sizes) {
+  std::vector<Bag> bags(sizes.size());
+  int64_t row = 0;
+  for (size_t b = 0; b < sizes.size(); ++b)
+    for (int64_t k = 0; k < sizes[b]; ++k) bags[b].source_indices.push_back(row++);
+  return make_split("s", bags, torch::tensor(values).view({-1, 1}));
+}
+
+/// A CSV of `bags` bags of 2..5 instances of 3 features; a bag is positive iff
+/// one of its instances has feature 0 above 2 (noise elsewhere).
+void write_synthetic_csv(const fs::path& path, int bags) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> noise(0, 1);
+  std::ofstream out(path);
+  out << "bag_id,label,a,b,c\n";
+  for (int b = 0; b < bags; ++b) {
+    const int label = b % 2, k = 2 + b % 4;
+    for (int i = 0; i < k; ++i)
+      out << b << "," << label << "," << (label && i == 0 ? 4 + noise(rng) : noise(rng) - 1) << "," << noise(rng)
+          << "," << 10 + 5 * noise(rng) << "\n";
+  }
+}
+
+}  // namespace
+
+TEST(Standardize, FitsOnTrainingBagsOnly) {
+  BagSplit train = one_feature_split({1, 3}, {1, 1});        // mean 2, std 1 (ddof 0)
+  BagSplit test = one_feature_split({5, 1000}, {2});          // extreme test values
+  auto [mean, std] = standardize(train, {&train, &test});
+  EXPECT_DOUBLE_EQ(mean.item<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(std.item<double>(), 1.0);
+  EXPECT_TRUE(torch::equal(train.instances.view(-1), torch::tensor({-1.f, 1.f})));
+  EXPECT_FLOAT_EQ(test.instances[0].item<float>(), 3.f);  // (5 - 2) / 1: the test value does not move the statistics
+  // a feature with no spread is only centred
+  BagSplit flat = one_feature_split({4, 4}, {2});
+  standardize(flat, {&flat});
+  EXPECT_TRUE(torch::equal(flat.instances.view(-1), torch::tensor({0.f, 0.f})));
+}
+
+TEST(CrossValidation, SummaryHasSampleStdAndStandardError) {
+  std::vector<FoldResult> folds(4);
+  const double acc[] = {0.5, 0.7, 0.9, 0.7};  // mean 0.7, sample var (0.04+0+0.04+0)/3, std 0.1633, sem 0.0816
+  for (int i = 0; i < 4; ++i) folds[i].metrics.accuracy = acc[i];
+  folds[3].metrics.auc = std::nan("");  // undefined AUC is left out
+  const auto s = summarize(folds);
+  EXPECT_NEAR(s.at("accuracy").mean, 0.7, 1e-12);
+  EXPECT_NEAR(s.at("accuracy").std, std::sqrt(0.08 / 3), 1e-12);
+  EXPECT_NEAR(s.at("accuracy").sem, std::sqrt(0.08 / 3) / 2, 1e-12);
+  EXPECT_EQ(s.at("accuracy").n, 4);
+  EXPECT_EQ(s.at("auc").n, 3);
+}
+
+TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
+  const fs::path tmp = fs::temp_directory_path() / ("abmil_test_cv_" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  write_synthetic_csv(tmp / "bags.csv", 40);
+  std::ofstream(tmp / "cv.yaml") << "experiment: {name: synthetic}\n"
+                                    "data: {kind: feature_bags, path: " << (tmp / "bags.csv").string() << "}\n"
+                                    "model: {encoder: mlp, hidden_dims: [16, 8], pooling: attention, attention_dim: 8}\n"
+                                    "train: {epochs: 30, bags_per_step: 4, optimizer: {lr: 0.01}}\n"
+                                    "cv: {folds: 4, repeats: 2}\nruntime: {progress: never}\n";
+  const std::string abmil = ABMIL_BINARY;
+  auto run = [&](const std::string& args) {
+    const int status = std::system(("cd '" + tmp.string() + "' && '" + abmil + "' " + args + " > log.txt 2>&1").c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  ASSERT_EQ(run("cv cv.yaml --output run --jobs 2"), 0);
+  const auto summary = nlohmann::json::parse(std::ifstream(tmp / "run/cv_summary.json"));
+  for (const char* m : {"loss", "accuracy", "error", "precision", "recall", "f1", "auc"}) {
+    ASSERT_TRUE(summary.contains(m)) << m;
+    for (const char* k : {"mean", "std", "sem", "n"}) EXPECT_TRUE(summary[m].contains(k)) << m << "." << k;
+  }
+  EXPECT_EQ(summary["accuracy"]["n"], 8);
+  EXPECT_GE(summary["accuracy"]["mean"].get<double>(), 0.8) << "the synthetic bags are easy";
+  std::ifstream folds(tmp / "run/folds.csv");
+  int lines = 0;
+  for (std::string l; std::getline(folds, l);) ++lines;
+  EXPECT_EQ(lines, 9);
+
+  // resume: a deleted fold is run again, the others are kept as they were
+  const fs::path kept = tmp / "run/folds/r0_f0.json", redo = tmp / "run/folds/r1_f3.json";
+  const auto kept_time = fs::last_write_time(kept);
+  fs::remove(redo);
+  fs::remove(tmp / "run/cv_summary.json");
+  ASSERT_EQ(run("cv cv.yaml --output run --resume"), 0);
+  EXPECT_TRUE(fs::exists(redo));
+  EXPECT_EQ(fs::last_write_time(kept), kept_time);
+  EXPECT_TRUE(fs::exists(tmp / "run/cv_summary.json"));
+  // a different config does not resume
+  EXPECT_EQ(run("cv cv.yaml --output run --resume --set cv.folds=5"), 2);
+  fs::remove_all(tmp);
+}
