@@ -17,6 +17,7 @@
 #include "abmil/data/feature_bags.h"
 #include "abmil/data/feature_csv.h"
 #include "abmil/train/cross_validation.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace abmil;
@@ -76,9 +77,8 @@ TEST(CrossValidation, SummaryHasSampleStdAndStandardError) {
 }
 
 TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
-  const fs::path tmp = fs::temp_directory_path() / ("abmil_test_cv_" + std::to_string(::getpid()));
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  abmil_test::TempDir tmp_dir("cv");
+  const fs::path& tmp = tmp_dir.path;
   write_synthetic_csv(tmp / "bags.csv", 40);
   std::ofstream(tmp / "cv.yaml") << "experiment: {name: synthetic}\n"
                                     "data: {kind: feature_bags, path: " << (tmp / "bags.csv").string() << "}\n"
@@ -114,5 +114,4 @@ TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
   EXPECT_TRUE(fs::exists(tmp / "run/cv_summary.json"));
   // a different config does not resume
   EXPECT_EQ(run("cv cv.yaml --output run --resume --set cv.folds=5"), 2);
-  fs::remove_all(tmp);
 }

@@ -3,6 +3,8 @@
 #include "abmil/data/feature_csv.h"
 
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <unistd.h>
 
 #include <chrono>
@@ -18,28 +20,13 @@ namespace fs = std::filesystem;
 using abmil::DataError;
 using abmil::read_feature_csv;
 
-// The what() of the DataError thrown by `f`, or a note that none was thrown.
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "<no DataError thrown>";
-}
+// The what() of the DataError thrown by `f`.
+std::string data_error(const std::function<void()>& f) { return abmil_test::error_of<DataError>(f); }
 
 class FeatureCsv : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("abmil_csv_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  abmil_test::TempDir tmp_{"csv"};
+  const fs::path& dir_ = tmp_.path;
 
   // Writes `text` byte for byte to dir/name; returns the path.
   std::string write(const std::string& name, const std::string& text) {
@@ -57,7 +44,6 @@ class FeatureCsv : public ::testing::Test {
     return msg;
   }
 
-  fs::path dir_;
 };
 
 // Three bags (ids 7, 3, x), 5 rows, 2 features.

@@ -3,6 +3,8 @@
 #include "abmil/data/idx_reader.h"
 
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -38,28 +40,13 @@ Bytes iota_bytes(size_t n, uint8_t first = 0) {
   return b;
 }
 
-// The what() of the DataError thrown by `f`, or a note that none was thrown.
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "<no DataError thrown>";
-}
+// The what() of the DataError thrown by `f`.
+std::string data_error(const std::function<void()>& f) { return abmil_test::error_of<DataError>(f); }
 
 class IdxReader : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("abmil_idx_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  abmil_test::TempDir tmp_{"idx"};
+  const fs::path& dir_ = tmp_.path;
 
   // Writes `bytes` to dir/name, gzip-compressed if `gzip`; returns the path.
   std::string write(const std::string& name, const Bytes& bytes, bool gzip = false) {
@@ -84,7 +71,6 @@ class IdxReader : public ::testing::Test {
   static Bytes three_images() { return concat(idx_header(0x803, {3, 2, 2}), iota_bytes(12)); }
   static Bytes three_labels() { return concat(idx_header(0x801, {3}), Bytes{7, 2, 1}); }
 
-  fs::path dir_;
 };
 
 TEST_F(IdxReader, ParsesImagesPlainAndGzip) {

@@ -14,19 +14,10 @@
 #include "abmil/train/run.h"
 #include "abmil/viz/report.h"
 #include "abmil/viz/visualize.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 TEST(ReportInBrowser, OpensWithEverySectionAndPicture) {
   const fs::path fashion = "/usr/share/datasets/fashion-mnist";
@@ -35,8 +26,8 @@ TEST(ReportInBrowser, OpensWithEverySectionAndPicture) {
   if (std::system("command -v chromium > /dev/null 2>&1") != 0)
     GTEST_SKIP() << "chromium is not installed and could not be (scripts/setup.sh installs Debian's chromium)";
 
-  const fs::path tmp = fs::temp_directory_path() / ("abmil_test_browser_" + std::to_string(::getpid()));
-  fs::remove_all(tmp);
+  abmil_test::TempDir tmp_dir("browser");
+  const fs::path& tmp = tmp_dir.path;
   abmil::Config cfg = abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/default.yaml",
                                          {"data.train_bags=40", "data.test_bags=30", "train.epochs=2",
                                           "train.bags_per_step=8", "runtime.progress=never"});
@@ -57,7 +48,7 @@ TEST(ReportInBrowser, OpensWithEverySectionAndPicture) {
                          dom.string() + "' 2> /dev/null").c_str()), 0);
   ASSERT_EQ(std::system((chromium + "--window-size=1280,2000 --screenshot='" + shot.string() + "' 'file://" +
                          html.string() + "' > /dev/null 2>&1").c_str()), 0);
-  const std::string page = slurp(dom);
+  const std::string page = abmil_test::read_text(dom);
   for (const char* id : {"summary", "metrics", "curves", "roc", "confusion", "attention", "pictures", "config"})
     EXPECT_NE(page.find(std::string("id=\"") + id + "\""), std::string::npos) << "section " << id;
   std::smatch m;
@@ -66,5 +57,4 @@ TEST(ReportInBrowser, OpensWithEverySectionAndPicture) {
   EXPECT_EQ(m[1].str(), m[2].str()) << "pictures that did not decode";
   EXPECT_EQ(std::stoul(m[2].str()), pictures.size());
   EXPECT_GT(fs::file_size(shot), 10000u);
-  fs::remove_all(tmp);
 }

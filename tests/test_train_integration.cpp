@@ -15,28 +15,14 @@
 
 #include "abmil/config/config.h"
 #include "abmil/train/run.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// A fresh empty folder under the system temp dir, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / ("abmil_test_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using abmil_test::TempDir;
+const auto read_file = abmil_test::read_text;
 
 /// Runs the abmil binary with `args`; returns exit code and stdout+stderr.
 std::pair<int, std::string> run_cli(const std::string& args, const fs::path& workdir) {
