@@ -370,17 +370,19 @@ TEST(Config, YamlRoundTripIsExact) {
 TEST(Config, ReferenceListsEveryKey) {
   const std::string ref = config_reference();
   for (const char* key :
-       {"experiment.name", "experiment.seed", "data.kind", "data.root", "data.target", "data.protocol",
+       {"experiment.name", "experiment.seed", "data.kind", "data.path", "data.standardize", "data.test_fraction",
+        "data.root", "data.target", "data.protocol",
         "data.bag_size_mean", "data.bag_size_std", "data.train_bags", "data.test_bags", "data.validation_fraction",
-        "data.pixel_mean", "data.pixel_std", "model.encoder", "model.embedding_dim", "model.pooling",
+        "data.pixel_mean", "data.pixel_std", "model.encoder", "model.hidden_dims", "model.dropout", "model.embedding_dim", "model.pooling",
         "model.attention_dim", "model.classifier", "train.epochs", "train.bags_per_step", "train.optimizer.kind",
         "train.optimizer.lr", "train.optimizer.betas", "train.optimizer.weight_decay",
         "train.early_stopping.patience", "train.early_stopping.min_delta", "eval.threshold",
-        "eval.max_instances_per_pass", "eval.top_k", "runtime.threads", "runtime.device", "runtime.progress", "output.dir",
+        "eval.max_instances_per_pass", "eval.top_k", "cv.folds", "cv.repeats", "cv.validation_fraction",
+        "runtime.threads", "runtime.device", "runtime.progress", "output.dir",
         "output.save_attention", "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
-  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 36);
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 44);
   EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
   EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
   // Every row starts its doc at the same column as the header's DESCRIPTION.
@@ -424,3 +426,19 @@ TEST(Config, LoadConfigOnMissingFileOrFolderNamesThePath) {
 
 }  // namespace
 }  // namespace abmil
+
+TEST(Config, IntegerListsForLayerSizes) {
+  abmil::Config c = abmil::parse_config("model:\n  hidden_dims: [32, 16]\n", "cfg.yaml");
+  EXPECT_EQ(c.model.hidden_dims, (std::vector<int64_t>{32, 16}));
+  c = abmil::parse_config("", "cfg.yaml", {"model.hidden_dims=[8]"});
+  EXPECT_EQ(c.model.hidden_dims, (std::vector<int64_t>{8}));
+  EXPECT_EQ(abmil::parse_config(abmil::config_to_yaml(c), "again.yaml").model.hidden_dims, c.model.hidden_dims);
+  try {
+    abmil::parse_config("model:\n  hidden_dims: [32, 0.5]\n", "cfg.yaml");
+    FAIL() << "no error";
+  } catch (const abmil::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "cfg.yaml:2: model.hidden_dims[1]: expected an integer, got '0.5'");
+  }
+  EXPECT_THROW(abmil::parse_config("model:\n  hidden_dims: []\n", "cfg.yaml"), abmil::ConfigError);
+  EXPECT_THROW(abmil::parse_config("model:\n  hidden_dims: [0]\n", "cfg.yaml"), abmil::ConfigError);
+}
