@@ -110,9 +110,14 @@ int main(int argc, char** argv) {
       std::cout << "wrote " << path.string() << "\n";
       return 0;
     }
-    if (*cv) {
+    // train and cv: the config file, its overrides, and --output over output.dir
+    auto run_config = [&] {
       abmil::Config cfg = abmil::load_config(config_path, overrides);
       if (!output_dir.empty()) cfg.output.dir = output_dir;
+      return cfg;
+    };
+    if (*cv) {
+      const abmil::Config cfg = run_config();
       int64_t worker_index = -1;
       if (!worker.empty()) {
         const auto slash = worker.find('/');
@@ -122,9 +127,7 @@ int main(int argc, char** argv) {
       abmil::run_cv(cfg, std::cout, jobs, worker_index, "/proc/self/exe", resume);
       return 0;
     }
-    abmil::Config cfg = abmil::load_config(config_path, overrides);
-    if (!output_dir.empty()) cfg.output.dir = output_dir;
-    abmil::RunSummary s = abmil::run_train(cfg, std::cout);
+    const abmil::RunSummary s = abmil::run_train(run_config(), std::cout);
     const auto& m = s.test;
     std::cout << fmt::format(
         "test: loss {:.4f}  accuracy {:.4f}  error {:.4f}  precision {:.4f}  recall {:.4f}  f1 {:.4f}  auc {:.4f}  "
