@@ -16,7 +16,10 @@
 #include "abmil/data/bag.h"
 #include "abmil/data/feature_bags.h"
 #include "abmil/data/feature_csv.h"
+#include "abmil/config/config.h"
+#include "abmil/data/mnist_bags.h"
 #include "abmil/train/cross_validation.h"
+#include "abmil/train/run.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -114,4 +117,33 @@ TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
   EXPECT_TRUE(fs::exists(tmp / "run/cv_summary.json"));
   // a different config does not resume
   EXPECT_EQ(run("cv cv.yaml --output run --resume --set cv.folds=5"), 2);
+}
+
+// `abmil train` on a feature CSV: held-out test bags, standardised features,
+// the MLP encoder; the easy synthetic bags are learnt.
+TEST(FeatureBags, TrainHoldsOutTestBagsAndLearns) {
+  abmil_test::TempDir tmp("feature_train");
+  write_synthetic_csv(tmp.path / "bags.csv", 60);
+  Config cfg;
+  cfg.data.kind = "feature_bags";
+  cfg.data.path = (tmp.path / "bags.csv").string();
+  cfg.data.test_fraction = 0.25;
+  cfg.model.encoder = "mlp";
+  cfg.model.hidden_dims = {16, 8};
+  cfg.model.attention_dim = 8;
+  cfg.train.epochs = 40;
+  cfg.train.bags_per_step = 4;
+  cfg.train.optimizer.lr = 0.01;
+  cfg.runtime.progress = "never";
+  cfg.output.dir = (tmp.path / "run").string();
+  const MilData data = load_feature_bags(cfg.data, 1);
+  EXPECT_EQ(data.test.num_bags(), 16);  // round(0.25 * 30) = 8 of each label
+  EXPECT_EQ(data.train.num_bags() + data.validation.num_bags() + data.test.num_bags(), 60);
+  EXPECT_EQ(data.instance_shape, (std::vector<int64_t>{3}));
+  // standardised with the training bags: their features have mean 0
+  EXPECT_NEAR(data.train.instances.mean(0).abs().max().item<double>(), 0.0, 1e-5);
+  std::ostringstream log;
+  const RunSummary s = run_train(cfg, log);
+  EXPECT_GE(s.test.accuracy, 0.8) << log.str();
+  EXPECT_TRUE(fs::exists(s.run_dir / "attention/test.csv"));
 }
