@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Writes configs/<data set>_<pooling>.yaml: one config per data set and pooling
-# (the settings are the same for all; only data.path and model.pooling vary).
+# The settings are the same for all but one: Fox trains with lr 1e-4 (the
+# others 5e-4), chosen for the whole data set by a 2 x 10-fold screen on other
+# folds (seed 2) than the table's (seed 1); see README.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p configs
 for ds in musk1 musk2 fox tiger elephant; do
+  lr=5.0e-4
+  [ "$ds" = fox ] && lr=1.0e-4
   for pool in gated_attention attention mean max instance_max instance_mean; do
     cat > "configs/${ds}_${pool}.yaml" <<YAML
 # ${ds}, ${pool} pooling: the paper's classical-MIL network (Sec. 4.1):
@@ -27,7 +31,7 @@ model:
 train:
   epochs: 50
   bags_per_step: 1
-  optimizer: {kind: adam, lr: 5.0e-4, betas: [0.9, 0.999], weight_decay: 5.0e-3}
+  optimizer: {kind: adam, lr: ${lr}, betas: [0.9, 0.999], weight_decay: 5.0e-3}
   early_stopping: {patience: 20}
 cv: {folds: 10, repeats: 5, validation_fraction: 0.0}
 runtime: {progress: never}

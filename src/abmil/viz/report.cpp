@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -17,6 +16,8 @@
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "abmil/io/csv_table.h"
 
 namespace abmil {
 namespace {
@@ -67,96 +68,10 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
-// Comma-separated cells of one CSV line (no quoting in abmil's files), each trimmed.
-std::vector<std::string> split_cells(const std::string& line) {
-  std::vector<std::string> cells;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = line.find(',', start);
-    cells.push_back(trim(std::string_view(line).substr(start, comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return cells;
-}
-
 // Number with 4 decimals, or "n/a" for NaN.
 std::string format_number(double v) {
   if (std::isnan(v)) return "n/a";
   return fmt::format("{:.4f}", v);
-}
-
-// ---------------------------------------------------------------------------------------------
-// CSV
-
-// A CSV file read whole: header, data rows and the 1-based file line of each row.
-struct CsvTable {
-  fs::path path;
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  std::vector<size_t> lines;
-
-  // Error "PATH:LINE: what" for data row `row`.
-  std::runtime_error error(size_t row, const std::string& what) const {
-    return std::runtime_error(fmt::format("{}:{}: {}", path.string(), lines[row], what));
-  }
-
-  // Index of column `name`, if the header has it.
-  std::optional<size_t> find_column(const std::string& name) const {
-    const auto it = std::find(header.begin(), header.end(), name);
-    if (it == header.end()) return std::nullopt;
-    return static_cast<size_t>(it - header.begin());
-  }
-
-  // Index of column `name`; throws naming the file's header line when absent.
-  size_t column(const std::string& name) const {
-    if (auto c = find_column(name)) return *c;
-    throw std::runtime_error(
-        fmt::format("{}:1: no column '{}' in the header", path.string(), name));
-  }
-
-  // Cell (row, col) as a number; NaN when empty; throws naming file and line when not a number.
-  double number(size_t row, size_t col) const {
-    const std::string& cell = rows[row][col];
-    if (cell.empty()) return kNaN;
-    errno = 0;
-    char* end = nullptr;
-    const double v = std::strtod(cell.c_str(), &end);
-    if (end != cell.c_str() + cell.size() || (errno == ERANGE && std::isinf(v)))
-      throw error(row, fmt::format("'{}' is not a number (column '{}')", cell, header[col]));
-    return v;
-  }
-
-  // Cell (row, col) as a 0/1 label; -1 when empty; throws naming file and line otherwise.
-  int label(size_t row, size_t col) const {
-    const double v = number(row, col);
-    if (std::isnan(v)) return -1;
-    if (v != 0 && v != 1)
-      throw error(
-          row, fmt::format("'{}' is not a 0/1 label (column '{}')", rows[row][col], header[col]));
-    return static_cast<int>(v);
-  }
-};
-
-// Reads the CSV file `path`; blank lines are skipped; every row must have the header's cell count.
-CsvTable read_csv(const fs::path& path) {
-  CsvTable table;
-  table.path = path;
-  const std::vector<std::string> lines = split_lines(read_file(path));
-  size_t first = 0;
-  while (first < lines.size() && trim(lines[first]).empty()) ++first;
-  if (first == lines.size()) throw std::runtime_error(path.string() + ":1: empty file, no header");
-  table.header = split_cells(lines[first]);
-  for (size_t i = first + 1; i < lines.size(); ++i) {
-    if (trim(lines[i]).empty()) continue;
-    std::vector<std::string> cells = split_cells(lines[i]);
-    if (cells.size() != table.header.size())
-      throw std::runtime_error(fmt::format("{}:{}: expected {} cells, found {}", path.string(),
-                                           i + 1, table.header.size(), cells.size()));
-    table.rows.push_back(std::move(cells));
-    table.lines.push_back(i + 1);
-  }
-  return table;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,14 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
+#include <cmath>
 #include <map>
 #include <ostream>
-#include <sstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "abmil/config/config.h"
 #include "abmil/data/mnist_bags.h"
+#include "abmil/io/csv_table.h"
 #include "abmil/viz/attention_images.h"
 
 namespace abmil {
@@ -31,49 +33,42 @@ struct BagRecord {
   std::vector<InstanceRecord> instances;
 };
 
-std::vector<std::string> split_cells(const std::string& line) {
-  std::vector<std::string> cells;
-  std::string cell;
-  std::stringstream ss(line);
-  while (std::getline(ss, cell, ',')) cells.push_back(cell);
-  if (!line.empty() && line.back() == ',') cells.emplace_back();
-  return cells;
-}
-
-/// Reads attention/test.csv (see attention_csv) into bags by bag id.
+/// Reads attention/test.csv (see attention_csv) into bags by bag id. Throws
+/// std::runtime_error naming the file (and line) when it is missing, its header is not
+/// attention_csv's, or a row is malformed.
 std::map<int64_t, BagRecord> read_attention_csv(const std::filesystem::path& path, bool& has_attention) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path.string() + ": cannot read (run `abmil train` with output.save_attention)");
-  std::string line;
-  std::getline(in, line);
-  const std::string header =
-      "bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,"
-      "bag_label,bag_probability";
-  if (line != header) throw std::runtime_error(path.string() + ":1: unexpected header");
+  if (!std::filesystem::is_regular_file(path))
+    throw std::runtime_error(path.string() + ": cannot read (run `abmil train` with output.save_attention)");
+  const CsvTable t = read_csv(path);
+  const std::vector<std::string> header = {
+      "bag_id",          "instance_index",       "source_index", "instance_label", "attention_weight",
+      "attention_logit", "instance_probability", "bag_label",    "bag_probability"};
+  if (t.header != header) throw std::runtime_error(path.string() + ":1: unexpected header");
+  const size_t bag_id = t.column("bag_id"), instance_index = t.column("instance_index"),
+               source_index = t.column("source_index"), instance_label = t.column("instance_label"),
+               attention_weight = t.column("attention_weight"),
+               instance_probability = t.column("instance_probability"), bag_label = t.column("bag_label"),
+               bag_probability = t.column("bag_probability");
   std::map<int64_t, BagRecord> bags;
   has_attention = false;
-  for (int64_t line_no = 2; std::getline(in, line); ++line_no) {
-    const std::vector<std::string> c = split_cells(line);
-    try {
-      if (c.size() != 9) throw std::invalid_argument("9 cells expected");
-      BagRecord& bag = bags[std::stoll(c[0])];
-      if (std::stoll(c[1]) != static_cast<int64_t>(bag.instances.size()))
-        throw std::invalid_argument("instance_index out of order");
-      InstanceRecord r;
-      r.source_index = std::stoll(c[2]);
-      r.label = c[3].empty() ? -1 : std::stoi(c[3]);
-      if (!c[4].empty()) {
-        r.weight = std::stod(c[4]);
-        has_attention = true;
-      } else if (!c[6].empty()) {
-        r.weight = std::stod(c[6]);
-      }
-      bag.label = std::stoi(c[7]);
-      bag.probability = std::stod(c[8]);
-      bag.instances.push_back(r);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("{}:{}: malformed row ({})", path.string(), line_no, e.what()));
+  for (size_t row = 0; row < t.rows.size(); ++row) {
+    BagRecord& bag = bags[t.integer(row, bag_id)];
+    if (t.integer(row, instance_index) != static_cast<int64_t>(bag.instances.size()))
+      throw t.error(row, "instance_index out of order");
+    InstanceRecord r;
+    r.source_index = t.integer(row, source_index);
+    r.label = t.label(row, instance_label);
+    if (const double a = t.number(row, attention_weight); !std::isnan(a)) {
+      r.weight = a;
+      has_attention = true;
+    } else if (const double p = t.number(row, instance_probability); !std::isnan(p)) {
+      r.weight = p;
     }
+    bag.label = t.label(row, bag_label);
+    if (bag.label < 0) throw t.error(row, "empty bag_label");
+    bag.probability = t.number(row, bag_probability);
+    if (std::isnan(bag.probability)) throw t.error(row, "empty bag_probability");
+    bag.instances.push_back(r);
   }
   return bags;
 }
