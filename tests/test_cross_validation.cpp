@@ -35,20 +35,7 @@ BagSplit one_feature_split(std::vector<float> values, std::vector<int64_t> sizes
   return make_split("s", bags, torch::tensor(values).view({-1, 1}));
 }
 
-/// A CSV of `bags` bags of 2..5 instances of 3 features; a bag is positive iff
-/// one of its instances has feature 0 above 2 (noise elsewhere).
-void write_synthetic_csv(const fs::path& path, int bags) {
-  std::mt19937 rng(3);
-  std::normal_distribution<float> noise(0, 1);
-  std::ofstream out(path);
-  out << "bag_id,label,a,b,c\n";
-  for (int b = 0; b < bags; ++b) {
-    const int label = b % 2, k = 2 + b % 4;
-    for (int i = 0; i < k; ++i)
-      out << b << "," << label << "," << (label && i == 0 ? 4 + noise(rng) : noise(rng) - 1) << "," << noise(rng)
-          << "," << 10 + 5 * noise(rng) << "\n";
-  }
-}
+const auto write_synthetic_csv = abmil_test::write_synthetic_feature_csv;
 
 }  // namespace
 

@@ -48,4 +48,21 @@ std::string error_of(const std::function<void()>& f) {
   return "<nothing thrown>";
 }
 
+/// Writes a feature-bag CSV (bag_id,label,a,b,c) of `bags` bags of 2..5
+/// instances of 3 features; a bag is positive (odd bag ids) iff one of its
+/// instances has feature a near 4 (the others near -1); feature c has mean 10
+/// and std 5, so standardisation matters. Deterministic.
+inline void write_synthetic_feature_csv(const std::filesystem::path& path, int bags) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> noise(0, 1);
+  std::ofstream out(path);
+  out << "bag_id,label,a,b,c\n";
+  for (int b = 0; b < bags; ++b) {
+    const int label = b % 2, k = 2 + b % 4;
+    for (int i = 0; i < k; ++i)
+      out << b << "," << label << "," << (label && i == 0 ? 4 + noise(rng) : noise(rng) - 1) << "," << noise(rng)
+          << "," << 10 + 5 * noise(rng) << "\n";
+  }
+}
+
 }  // namespace abmil_test

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -32,14 +33,23 @@ int main(int argc, char** argv) {
   std::string config_path, output_dir;
   std::vector<std::string> overrides;
   CLI::App* train = app.add_subcommand("train", "Train a MIL model from a YAML config and write a run directory");
-  train->add_option("config", config_path, "YAML config file (see `abmil config --help` for every key)")
-      ->required();
-  train->add_option("--set", overrides, "Override one config key, e.g. --set train.epochs=5 (repeatable)")
-      ->type_name("KEY=VALUE")
-      ->allow_extra_args(false);
-  train->add_option("--output", output_dir, "Run directory (must not exist or be empty); default runs/<experiment.name>");
+  std::string resume_dir;
+  CLI::Option* train_config =
+      train->add_option("config", config_path, "YAML config file (see `abmil config --help` for every key)");
+  CLI::Option* train_set =
+      train->add_option("--set", overrides, "Override one config key, e.g. --set train.epochs=5 (repeatable)")
+          ->type_name("KEY=VALUE")
+          ->allow_extra_args(false);
+  CLI::Option* train_output = train->add_option(
+      "--output", output_dir, "Run directory (must not exist or be empty); default runs/<experiment.name>");
+  CLI::Option* train_resume =
+      train->add_option("--resume", resume_dir,
+                        "Continue the interrupted run RUN_DIR (its config.yaml) from its newest good checkpoint")
+          ->type_name("RUN_DIR");
+  train_resume->excludes(train_config)->excludes(train_set)->excludes(train_output);
   train->footer("The run directory gets config.yaml, metrics.csv, metrics.json, attention/test.csv and "
-                "checkpoints/best.pt;\nmetrics.json is written last and marks a complete run.");
+                "checkpoints/ (best.pt, and\nresumable epoch_NNNNNN.ckpt files with `latest` naming the newest); "
+                "metrics.json is written last and marks a\ncomplete run. Give either CONFIG or --resume RUN_DIR.");
 
   int64_t jobs = 1;
   std::string worker;
@@ -127,7 +137,22 @@ int main(int argc, char** argv) {
       abmil::run_cv(cfg, std::cout, jobs, worker_index, "/proc/self/exe", resume);
       return 0;
     }
-    const abmil::RunSummary s = abmil::run_train(run_config(), std::cout);
+    if (!resume_dir.empty()) {
+      if (std::filesystem::exists(std::filesystem::path(resume_dir) / "metrics.json")) {
+        std::cout << resume_dir << ": run is complete (metrics.json); nothing to resume\n";
+        return 0;
+      }
+      const std::filesystem::path saved = std::filesystem::path(resume_dir) / "config.yaml";
+      if (!std::filesystem::is_regular_file(saved))
+        return fail(saved.string() + ": missing; not a run directory of `abmil train`");
+    } else if (config_path.empty()) {
+      return fail("train: give a CONFIG file, or --resume RUN_DIR");
+    }
+    const abmil::RunSummary s =
+        resume_dir.empty()
+            ? abmil::run_train(run_config(), std::cout)
+            : abmil::run_train(abmil::load_config((std::filesystem::path(resume_dir) / "config.yaml").string()),
+                               std::cout, resume_dir);
     const auto& m = s.test;
     std::cout << fmt::format(
         "test: loss {:.4f}  accuracy {:.4f}  error {:.4f}  precision {:.4f}  recall {:.4f}  f1 {:.4f}  auc {:.4f}  "

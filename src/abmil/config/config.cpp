@@ -145,6 +145,8 @@ void visit_schema(Config& c, V& v) {
 
   v("train.epochs", c.train.epochs, at_least(1), "maximum number of passes over the training bags");
   v("train.bags_per_step", c.train.bags_per_step, at_least(1), "B, bags packed into one optimizer step");
+  v("train.checkpoint_every", c.train.checkpoint_every, at_least(0),
+    "resumable checkpoint every N epochs and at each new best (with output.save_checkpoint); 0 = best only");
   v("train.optimizer.kind", c.train.optimizer.kind, one_of({"adam"}), "optimizer");
   v("train.optimizer.lr", c.train.optimizer.lr, above(0), "learning rate");
   v("train.optimizer.betas", c.train.optimizer.betas, at_least(0).below(1).with_items(2),

@@ -76,6 +76,7 @@ struct EarlyStoppingConfig {
 struct TrainConfig {
   int64_t epochs = 50;
   int64_t bags_per_step = 1;        ///< B, bags packed into one optimizer step
+  int64_t checkpoint_every = 5;     ///< resumable checkpoint every N epochs (and at each new best); 0 = best only
   OptimizerConfig optimizer;
   EarlyStoppingConfig early_stopping;
 };

@@ -32,10 +32,14 @@ class FusedAdam {
   /// Drops every gradient (the next backward writes fresh ones, no zero fill).
   void zero_grad();
 
-  /// One update of every parameter with a gradient.
-  void step();
+  /// One update of every parameter with a gradient. Returns false when a
+  /// gradient held a NaN or infinity (the update is then applied anyway and
+  /// the parameters are no longer finite: stop training).
+  bool step();
 
   int64_t steps_taken() const { return step_; }
+  /// Sets Adam's t (resuming from a checkpoint, with exp_avg/exp_avg_sq restored).
+  void set_steps_taken(int64_t steps);
   const AdamOptions& options() const { return options_; }
   /// First and second moment estimates m and v, one per parameter (for checkpoints).
   std::vector<torch::Tensor>& exp_avg() { return exp_avg_; }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -14,6 +15,7 @@
 #include "abmil/data/feature_bags.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/io/run_dir.h"
+#include "abmil/train/checkpoint.h"
 #include "abmil/train/trainer.h"
 
 namespace abmil {
@@ -93,7 +95,7 @@ int configure_runtime(int64_t threads) {
   return n;
 }
 
-RunSummary run_train(const Config& config, std::ostream& log) {
+RunSummary run_train(const Config& config, std::ostream& log, const std::filesystem::path& resume_dir) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   const int threads = configure_runtime(config.runtime.threads);
@@ -103,8 +105,12 @@ RunSummary run_train(const Config& config, std::ostream& log) {
   log << data.summary << "\n";
 
   RunSummary summary;
-  summary.run_dir = create_run_dir(config.output.dir, config.experiment.name);
-  write_file_atomic(summary.run_dir / "config.yaml", config_to_yaml(config));
+  if (resume_dir.empty()) {
+    summary.run_dir = create_run_dir(config.output.dir, config.experiment.name);
+    write_file_atomic(summary.run_dir / "config.yaml", config_to_yaml(config));
+  } else {
+    summary.run_dir = resume_dir;
+  }
   log << fmt::format("run directory {} | {} threads | device {}\n", summary.run_dir.string(), threads,
                      config.runtime.device);
 
@@ -112,13 +118,33 @@ RunSummary run_train(const Config& config, std::ostream& log) {
   MilModel model(config.model, data.instance_shape);
   model->to(device);
 
-  const bool progress = want_progress(config.runtime.progress);
-  TrainResult trained = fit(
-      model, data, config, device,
-      [&](const EpochLog& t, const EpochLog* v) {
-        log << epoch_line(t, v, config.train.epochs) << std::endl;
-      },
-      progress);
+  FitOptions options;
+  options.on_epoch = [&](const EpochLog& t, const EpochLog* v) {
+    log << epoch_line(t, v, config.train.epochs) << std::endl;
+  };
+  options.show_progress = want_progress(config.runtime.progress);
+  std::optional<TrainState> start;
+  if (!resume_dir.empty()) {
+    start = load_latest_checkpoint(summary.run_dir, log);
+    if (start)
+      log << fmt::format("resuming after epoch {} (best epoch {})\n", start->epoch, start->best_epoch);
+    else
+      log << "no usable checkpoint: training from the start\n";
+    if (start) options.resume = &*start;
+  }
+  std::string last_checkpoint = start ? fmt::format("epoch {}", start->epoch) : "none";
+  if (config.output.save_checkpoint)
+    options.on_checkpoint = [&](const TrainState& state) {
+      write_checkpoint(summary.run_dir, state);
+      last_checkpoint = fmt::format("epoch {}", state.epoch);
+    };
+  TrainResult trained;
+  try {
+    trained = fit(model, data, config, device, options);
+  } catch (const TrainingDiverged& e) {
+    throw TrainingDiverged(fmt::format("{}; last good checkpoint: {} ({})", e.what(), last_checkpoint,
+                                       (summary.run_dir / "checkpoints").string()));
+  }
   write_file_atomic(summary.run_dir / "metrics.csv", metrics_csv(trained.history));
   if (config.output.save_checkpoint) {
     std::ostringstream archive;

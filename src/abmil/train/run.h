@@ -31,11 +31,19 @@ int configure_runtime(int64_t threads);
 
 /// Loads the data, builds the model, trains, evaluates on the test split and
 /// writes the run directory (see io/run_dir.h) under `config.output.dir`.
+/// With output.save_checkpoint, a resumable checkpoint (train/checkpoint.h)
+/// is written every train.checkpoint_every epochs and at each new best.
+/// With `resume_dir` set, that run directory is continued instead (its
+/// config.yaml must be `config`): from its newest checkpoint that verifies
+/// (each rejected one is logged), or from the start when there is none; the
+/// finished run equals an uninterrupted one file by file, timings aside.
 /// Logs one line per epoch to `log`; a progress bar goes to stderr when
 /// `runtime.progress` asks for it. Throws DataError, ConfigError or
-/// std::runtime_error with a one-line message on bad input; metrics.json is
-/// then not written, so the run never looks complete.
-RunSummary run_train(const Config& config, std::ostream& log);
+/// std::runtime_error with a one-line message on bad input, and
+/// TrainingDiverged (naming epoch, step and the last good checkpoint) on a
+/// non-finite loss or gradient; metrics.json is then not written, so the run
+/// never looks complete.
+RunSummary run_train(const Config& config, std::ostream& log, const std::filesystem::path& resume_dir = {});
 
 /// `abmil predict`: predictions and attention for new bags, no training.
 /// Builds the model of RUN_DIR/config.yaml, loads RUN_DIR/checkpoints/best.pt,

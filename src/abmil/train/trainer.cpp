@@ -4,13 +4,19 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
+#include <sstream>
 #include <numeric>
 #include <random>
 #include <unordered_map>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "abmil/config/config.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/train/adam.h"
+#include "abmil/train/checkpoint.h"
 
 namespace abmil {
 
@@ -84,6 +90,24 @@ void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
   size_t i = 0;
   for (auto& p : m.parameters()) p.copy_(saved[i++]);
   for (auto& b : m.buffers()) b.copy_(saved[i++]);
+}
+
+/// Throws CheckpointError unless `saved` matches `current` tensor by tensor in shape.
+void check_same_shapes(const std::vector<torch::Tensor>& current, const std::vector<torch::Tensor>& saved,
+                       const char* what) {
+  if (current.size() != saved.size())
+    throw CheckpointError(fmt::format("checkpoint does not match the model: {} {} tensors, the model has {}",
+                                      saved.size(), what, current.size()));
+  for (size_t i = 0; i < current.size(); ++i)
+    if (current[i].sizes() != saved[i].sizes())
+      throw CheckpointError(fmt::format("checkpoint does not match the model: {} tensor {} has shape {}, the model {}",
+                                        what, i, fmt::join(saved[i].sizes(), "x"), fmt::join(current[i].sizes(), "x")));
+}
+
+/// restore() after checking that `saved` fits the model.
+void restore_checked(torch::nn::Module& m, const std::vector<torch::Tensor>& saved, const char* what) {
+  check_same_shapes(snapshot(m), saved, what);
+  restore(m, saved);
 }
 
 /// A one-line progress bar on stderr, redrawn in place.
@@ -175,6 +199,14 @@ TopKMetrics instance_top_k(const BagSplit& split, const torch::Tensor& weights, 
 
 TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
                 const EpochCallback& on_epoch, bool show_progress) {
+  FitOptions options;
+  options.on_epoch = on_epoch;
+  options.show_progress = show_progress;
+  return fit(model, data, config, device, options);
+}
+
+TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
+                const FitOptions& options) {
   const TrainConfig& tc = config.train;
   AdamOptions adam;
   adam.lr = tc.optimizer.lr;
@@ -187,14 +219,57 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
   const bool has_validation = data.validation.num_bags() > 0;
   const int64_t B = tc.bags_per_step;
 
-  TrainResult result;
-  double best_loss = std::numeric_limits<double>::infinity();
-  int64_t epochs_without_improvement = 0;
-  std::vector<torch::Tensor> best_weights = snapshot(*model);
+  TrainState state;  // the early-stopping state and log, as a checkpoint holds them
+  state.best_weights = snapshot(*model);
+  if (options.resume) {
+    const TrainState& r = *options.resume;
+    restore_checked(*model, r.weights, "weights");
+    check_same_shapes(state.best_weights, r.best_weights, "best weights");
+    state = r;
+    check_same_shapes(optimizer.exp_avg(), r.exp_avg, "Adam moments");
+    for (size_t i = 0; i < r.exp_avg.size(); ++i) {
+      optimizer.exp_avg()[i].copy_(r.exp_avg[i]);
+      optimizer.exp_avg_sq()[i].copy_(r.exp_avg_sq[i]);
+    }
+    optimizer.set_steps_taken(r.adam_steps);
+    std::istringstream rng_text(r.order_rng);
+    rng_text >> order_rng;
+    if (r.torch_rng.defined()) {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(r.torch_rng);
+    }
+  }
+  const double seconds_before = state.train_seconds;
   const auto t_train = Clock::now();
 
+  // The state after the epoch just finished, for options.on_checkpoint.
+  auto checkpoint = [&]() {
+    state.train_seconds = seconds_before + seconds_since(t_train);
+    std::ostringstream rng_text;
+    rng_text << order_rng;
+    state.order_rng = rng_text.str();
+    {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      state.torch_rng = gen.get_state();
+    }
+    state.weights = snapshot(*model);
+    state.exp_avg = optimizer.exp_avg();
+    state.exp_avg_sq = optimizer.exp_avg_sq();
+    state.adam_steps = optimizer.steps_taken();
+    options.on_checkpoint(state);
+  };
+
+  TrainResult result;
+  result.history = state.history;
+  result.epochs_run = state.epoch;
+  result.best_epoch = state.best_epoch;
+  bool stopped = options.resume && tc.early_stopping.patience > 0 &&
+                 state.epochs_without_improvement >= tc.early_stopping.patience;
+  result.stopped_early = stopped;
   std::vector<int64_t> order(data.train.num_bags());
-  for (int64_t epoch = 1; epoch <= tc.epochs; ++epoch) {
+  for (int64_t epoch = state.epoch + 1; !stopped && epoch <= tc.epochs; ++epoch) {
     const auto t0 = Clock::now();
     model->train();
     std::iota(order.begin(), order.end(), 0);
@@ -202,7 +277,10 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
     std::vector<double> probs(order.size());
     std::vector<int> labels(order.size());
     double loss_sum = 0;
+    int64_t step = 0;
+    const int64_t steps = (static_cast<int64_t>(order.size()) + B - 1) / B;
     for (size_t start = 0; start < order.size(); start += B) {
+      ++step;
       std::vector<int64_t> positions(order.begin() + start,
                                      order.begin() + std::min(order.size(), start + static_cast<size_t>(B)));
       BagBatch batch = make_batch(data.train, positions);
@@ -210,21 +288,28 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
       MilOutput out = model->forward(batch.instances.to(device), batch.bag_index.to(device), batch.num_bags());
       torch::Tensor labels_t = batch.labels.to(device);
       torch::Tensor loss = torch::binary_cross_entropy_with_logits(out.bag_logits, labels_t);
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value))
+        throw TrainingDiverged(fmt::format("training diverged: non-finite loss ({}) at epoch {}, step {} of {}",
+                                           loss_value, epoch, step, steps));
       loss.backward();
-      optimizer.step();
-      loss_sum += loss.item<double>() * batch.num_bags();
+      if (!optimizer.step())
+        throw TrainingDiverged(fmt::format("training diverged: non-finite gradient at epoch {}, step {} of {}",
+                                           epoch, step, steps));
+      loss_sum += loss_value * batch.num_bags();
       std::vector<double> p = to_vector(torch::sigmoid(out.bag_logits.detach()));
       for (size_t i = 0; i < positions.size(); ++i) {
         probs[start + i] = p[i];
         labels[start + i] = data.train.bags[positions[i]].label;
       }
-      if (show_progress) draw_progress(epoch, static_cast<int64_t>(start + positions.size()),
-                                       static_cast<int64_t>(order.size()), seconds_since(t0));
+      if (options.show_progress)
+        draw_progress(epoch, static_cast<int64_t>(start + positions.size()), static_cast<int64_t>(order.size()),
+                      seconds_since(t0));
     }
-    if (show_progress) std::fprintf(stderr, "\r\033[K");
+    if (options.show_progress) std::fprintf(stderr, "\r\033[K");
     EpochLog train_log{epoch, "train", loss_sum / std::max<size_t>(1, order.size()),
                        classification_metrics(probs, labels, config.eval.threshold), seconds_since(t0)};
-    result.history.push_back(train_log);
+    state.history.push_back(train_log);
 
     EpochLog val_log;
     if (has_validation) {
@@ -233,24 +318,33 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
       val_log = {epoch, "validation", val.loss, classification_metrics(val.probabilities, val.labels,
                                                                         config.eval.threshold),
                  seconds_since(t1)};
-      result.history.push_back(val_log);
+      state.history.push_back(val_log);
     }
-    result.epochs_run = epoch;
-    if (on_epoch) on_epoch(train_log, has_validation ? &val_log : nullptr);
+    state.epoch = epoch;
+    if (options.on_epoch) options.on_epoch(train_log, has_validation ? &val_log : nullptr);
 
     const double monitored = has_validation ? val_log.loss : train_log.loss;
-    if (monitored < best_loss - tc.early_stopping.min_delta) {
-      best_loss = monitored;
-      result.best_epoch = epoch;
-      best_weights = snapshot(*model);
-      epochs_without_improvement = 0;
-    } else if (tc.early_stopping.patience > 0 && ++epochs_without_improvement >= tc.early_stopping.patience) {
-      result.stopped_early = true;
-      break;
+    bool improved = false;
+    if (monitored < state.best_loss - tc.early_stopping.min_delta) {
+      state.best_loss = monitored;
+      state.best_epoch = epoch;
+      state.best_weights = snapshot(*model);
+      state.epochs_without_improvement = 0;
+      improved = true;
+    } else if (tc.early_stopping.patience > 0 &&
+               ++state.epochs_without_improvement >= tc.early_stopping.patience) {
+      stopped = true;
     }
+    if (options.on_checkpoint && !stopped && epoch < tc.epochs &&
+        (improved || (tc.checkpoint_every > 0 && epoch % tc.checkpoint_every == 0)))
+      checkpoint();
   }
-  restore(*model, best_weights);
-  result.train_seconds = seconds_since(t_train);
+  restore(*model, state.best_weights);
+  result.history = state.history;
+  result.epochs_run = state.epoch;
+  result.best_epoch = state.best_epoch;
+  result.stopped_early = stopped;
+  result.train_seconds = seconds_before + seconds_since(t_train);
   return result;
 }
 

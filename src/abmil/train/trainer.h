@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,29 @@ struct TrainResult {
 /// Called after every epoch with that epoch's train and validation rows.
 using EpochCallback = std::function<void(const EpochLog& train, const EpochLog* validation)>;
 
+struct TrainState;  // train/checkpoint.h
+
+/// Called with the whole training state after each epoch to checkpoint.
+using CheckpointCallback = std::function<void(const TrainState& state)>;
+
+/// Training stopped because the loss or a gradient was NaN or infinite;
+/// what() names the epoch and step ("training diverged: non-finite loss
+/// (nan) at epoch 3, step 17 of 180").
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// How fit() reports and where it starts.
+struct FitOptions {
+  EpochCallback on_epoch;            ///< after every epoch
+  /// After each epoch that sets a new best monitored loss and every
+  /// train.checkpoint_every epochs (not after the last epoch of the run).
+  CheckpointCallback on_checkpoint;
+  const TrainState* resume = nullptr;  ///< go on from this state (a checkpoint) instead of epoch 0
+  bool show_progress = false;        ///< progress bar on stderr
+};
+
 /// Trains `model` on `data.train` with Adam (config.train.optimizer), B =
 /// train.bags_per_step bags per step, loss = mean over the batch's bags of
 /// the negative Bernoulli log-likelihood (binary cross-entropy on logits,
@@ -70,6 +94,16 @@ using EpochCallback = std::function<void(const EpochLog& train, const EpochLog* 
 /// Bag order is shuffled each epoch from experiment.seed.
 TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
                 const EpochCallback& on_epoch = {}, bool show_progress = false);
+
+/// fit() with checkpoints and resume. With `options.resume` the model,
+/// Adam's moments and step count, the early-stopping state, the epoch log
+/// and both random number generators (bag order; LibTorch's CPU generator,
+/// i.e. dropout) are set from it, and training goes on at its epoch + 1:
+/// the result is identical to a run never interrupted (same threads, same
+/// data). Throws TrainingDiverged on a non-finite loss or gradient, and
+/// CheckpointError when `resume` does not fit the model.
+TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
+                const FitOptions& options);
 
 /// Instance-level AUC of attention weights: over the instances of the
 /// positive bags of `split` that have known instance labels, ROC AUC of
