@@ -16,6 +16,7 @@ PACKAGES=(
   dataset-fashion-mnist             # real Fashion-MNIST for the default demo, no download
   chromium fonts-dejavu-core        # the report test opens report.html in headless Chromium
   python3-yaml python3-matplotlib   # experiments/: sweep runner, tables and figures
+  clang libclang-rt-14-dev          # scripts/fuzz.sh: libFuzzer targets (fuzz/)
 )
 
 if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-torch python3-numpy); fi

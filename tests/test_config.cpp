@@ -5,6 +5,7 @@
 
 #include "abmil/config/config.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -272,6 +273,14 @@ TEST(Config, MalformedYamlReportsALine) {
   const int line = std::stoi(message.substr(std::string("cfg.yaml:").size()));
   EXPECT_GE(line, 3) << message;
   EXPECT_EQ(error_of("a: b: c\n"), "cfg.yaml:1: malformed YAML: illegal map value");
+}
+
+// Found by fuzz/fuzz_config: yaml-cpp 0.7's LoadAll allocates empty documents
+// without end on a stray ',' at the top level; abmil stops with a line instead.
+TEST(Config, StrayCommaIsAnErrorNotAHang) {
+  const std::string stray = "cfg.yaml:{}: malformed YAML: the parser makes no progress here (a stray ',' outside [] or {{}}?)";
+  EXPECT_EQ(error_of(","), fmt::format(stray, 1));
+  EXPECT_EQ(error_of("experiment: {seed: 2}\n---\n,"), fmt::format(stray, 3));
 }
 
 TEST(Config, OverridesApplyAfterTheFileInOrder) {

@@ -13,6 +13,7 @@
 #include "abmil/config/config.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -769,6 +770,37 @@ class Reference {
   std::vector<std::array<std::string, 5>> rows_;
 };
 
+/// Counts the documents of a YAML stream without building them.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  YAML::Mark last_start;  ///< where the latest document began
+  void OnDocumentStart(const YAML::Mark& mark) override { last_start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+/// yaml-cpp 0.7's LoadAll never returns on a stray ',' outside brackets (it
+/// makes empty documents until memory runs out; found by fuzz/fuzz_config):
+/// walk the documents with a bound first. Throws ConfigError naming the
+/// place, or YAML::Exception for what LoadAll would reject too.
+void check_documents_end(const std::string& text, const Source& file) {
+  constexpr int kMaxDocuments = 1000;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int docs = 0; parser.HandleNextDocument(counter);)
+    if (++docs > kMaxDocuments)
+      throw ConfigError(fmt::format("{}: malformed YAML: the parser makes no progress here (a stray ',' outside "
+                                    "[] or {{}}?)",
+                                    file.where(counter.last_start)));
+}
+
 }  // namespace
 
 // ---- public API --------------------------------------------------------------
@@ -782,7 +814,12 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   const Source file{source_name, false};
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(yaml_text);
+    // Without the trailing line breaks: yaml-cpp 0.7 reports a quoted string
+    // left open only when the text ends right after it, and otherwise takes
+    // the rest of the file into the string without a word.
+    const std::string text = yaml_text.substr(0, yaml_text.find_last_not_of(" \t\r\n") + 1);
+    check_documents_end(text, file);
+    documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     throw ConfigError(fmt::format("{}: malformed YAML: {}", file.where(e.mark), e.msg));
   }
