@@ -43,6 +43,9 @@ MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
     positions.push_back(b);
   }
   auto [train_pos, test_pos] = stratified_split(positions, labels, data.test_fraction, seed);
+  if (test_pos.empty())  // else a run would end with metrics of zero test bags
+    throw DataError(data.path + ": " + std::to_string(all.num_bags()) +
+                    " bag(s), too few to hold out test bags (a label needs at least 2 bags)");
   auto [fit_pos, val_pos] = stratified_split(train_pos, labels, data.validation_fraction, seed + 1);
   MilData out;
   out.train = select_bags(all, fit_pos, "train");
