@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <limits>
+
 #include "abmil/train/adam.h"
 
 using abmil::AdamOptions;
@@ -48,4 +50,22 @@ TEST(FusedAdam, SkipsParametersWithoutGradient) {
   FusedAdam opt({a}, AdamOptions{});
   opt.step();
   EXPECT_TRUE(torch::equal(a, torch::ones({5})));
+}
+
+// step() tells when a gradient held NaN or infinity (fit() then stops with
+// "non-finite gradient at epoch E, step S"), on the fused path (a float
+// tensor long enough to be split across threads) and on the tensor-op path.
+TEST(FusedAdam, ReportsNonFiniteGradients) {
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (const float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+      torch::Tensor p = torch::zeros({40000}, torch::dtype(dtype).requires_grad(true));
+      FusedAdam opt({p}, AdamOptions{});
+      p.mutable_grad() = torch::ones({40000}, dtype);
+      EXPECT_TRUE(opt.step());
+      torch::Tensor g = torch::ones({40000}, dtype);
+      g[33333] = bad;
+      p.mutable_grad() = g;
+      EXPECT_FALSE(opt.step()) << "dtype " << dtype << " value " << bad;
+    }
+  }
 }
