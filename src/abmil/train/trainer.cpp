@@ -77,11 +77,17 @@ torch::Tensor encode_bags(MilModel& model, const BagSplit& split, const std::vec
   return H_distinct.index_select(0, torch::tensor(inverse, torch::kLong).to(device));
 }
 
+/// Every parameter, then every buffer, of `m` (the tensors themselves, not copies).
+std::vector<torch::Tensor> module_tensors(const torch::nn::Module& m) {
+  std::vector<torch::Tensor> out = m.parameters();
+  for (const auto& b : m.buffers()) out.push_back(b);
+  return out;
+}
+
 /// Copies of every parameter and buffer, to restore the best epoch.
 std::vector<torch::Tensor> snapshot(const torch::nn::Module& m) {
   std::vector<torch::Tensor> out;
-  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
-  for (const auto& b : m.buffers()) out.push_back(b.detach().clone());
+  for (const auto& t : module_tensors(m)) out.push_back(t.detach().clone());
   return out;
 }
 
@@ -106,7 +112,7 @@ void check_same_shapes(const std::vector<torch::Tensor>& current, const std::vec
 
 /// restore() after checking that `saved` fits the model.
 void restore_checked(torch::nn::Module& m, const std::vector<torch::Tensor>& saved, const char* what) {
-  check_same_shapes(snapshot(m), saved, what);
+  check_same_shapes(module_tensors(m), saved, what);
   restore(m, saved);
 }
 
@@ -220,13 +226,15 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
   const int64_t B = tc.bags_per_step;
 
   TrainState state;  // the early-stopping state and log, as a checkpoint holds them
-  state.best_weights = snapshot(*model);
-  if (options.resume) {
+  if (!options.resume) {
+    state.best_weights = snapshot(*model);
+  } else {
     const TrainState& r = *options.resume;
     restore_checked(*model, r.weights, "weights");
-    check_same_shapes(state.best_weights, r.best_weights, "best weights");
-    state = r;
+    check_same_shapes(module_tensors(*model), r.best_weights, "best weights");
     check_same_shapes(optimizer.exp_avg(), r.exp_avg, "Adam moments");
+    check_same_shapes(optimizer.exp_avg_sq(), r.exp_avg_sq, "Adam moments");
+    state = r;
     for (size_t i = 0; i < r.exp_avg.size(); ++i) {
       optimizer.exp_avg()[i].copy_(r.exp_avg[i]);
       optimizer.exp_avg_sq()[i].copy_(r.exp_avg_sq[i]);
@@ -261,13 +269,8 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
     options.on_checkpoint(state);
   };
 
-  TrainResult result;
-  result.history = state.history;
-  result.epochs_run = state.epoch;
-  result.best_epoch = state.best_epoch;
   bool stopped = options.resume && tc.early_stopping.patience > 0 &&
                  state.epochs_without_improvement >= tc.early_stopping.patience;
-  result.stopped_early = stopped;
   std::vector<int64_t> order(data.train.num_bags());
   for (int64_t epoch = state.epoch + 1; !stopped && epoch <= tc.epochs; ++epoch) {
     const auto t0 = Clock::now();
@@ -340,6 +343,7 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
       checkpoint();
   }
   restore(*model, state.best_weights);
+  TrainResult result;
   result.history = state.history;
   result.epochs_run = state.epoch;
   result.best_epoch = state.best_epoch;
