@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "abmil/config/config.h"
+#include "abmil/io/csv_table.h"
 #include "abmil/train/run.h"
 #include "test_util.h"
 
@@ -39,19 +40,6 @@ const char* mnist_root() {
   if (!data) return nullptr;
   root = std::string(data) + "/mnist";
   return fs::exists(fs::path(root) / "train-images-idx3-ubyte.gz") ? root.c_str() : nullptr;
-}
-
-std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
-  std::vector<std::vector<std::string>> rows;
-  std::ifstream in(p);
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
-    if (!line.empty() && line.back() == ',') cells.emplace_back();
-    rows.push_back(cells);
-  }
-  return rows;
 }
 
 }  // namespace
@@ -81,21 +69,23 @@ TEST(TrainIntegration, GatedAttentionLearnsRealMnistBags) {
     EXPECT_TRUE(j["test"].contains(k)) << k;
   EXPECT_NEAR(j["test"]["accuracy"].get<double>() + j["test"]["error"].get<double>(), 1.0, 1e-12);
 
-  const auto metrics = read_csv(run / "metrics.csv");
-  EXPECT_EQ(metrics.size(), 1u + 2u * s.epochs_run + 1u);  // header, train+validation per epoch, test
-  EXPECT_EQ(metrics.back()[1], "test");
+  const abmil::CsvTable metrics = abmil::read_csv(run / "metrics.csv");
+  EXPECT_EQ(metrics.rows.size(), 2u * s.epochs_run + 1u);  // train+validation per epoch, test
+  EXPECT_EQ(metrics.rows.back()[metrics.column("split")], "test");
 
   // Attention CSV: one row per test instance; weights of each bag sum to 1.
-  const auto att = read_csv(run / "attention/test.csv");
-  ASSERT_GT(att.size(), 300u);
-  EXPECT_EQ(att[0][0], "bag_id");
+  const abmil::CsvTable att = abmil::read_csv(run / "attention/test.csv");
+  ASSERT_GT(att.rows.size(), 299u);
+  EXPECT_EQ(att.header[0], "bag_id");
+  const size_t weight = att.column("attention_weight"), logit = att.column("attention_logit");
   // The raw scores give back the weights through a softmax over each bag.
   std::map<std::string, double> sums;
   std::map<std::string, std::vector<double>> logits, weights;
-  for (size_t r = 1; r < att.size(); ++r) {
-    sums[att[r][0]] += std::stod(att[r][4]);
-    weights[att[r][0]].push_back(std::stod(att[r][4]));
-    logits[att[r][0]].push_back(std::stod(att[r][5]));
+  for (size_t r = 0; r < att.rows.size(); ++r) {
+    const std::string& bag = att.rows[r][0];
+    sums[bag] += att.number(r, weight);
+    weights[bag].push_back(att.number(r, weight));
+    logits[bag].push_back(att.number(r, logit));
   }
   EXPECT_EQ(sums.size(), 300u);
   for (const auto& [bag, sum] : sums) EXPECT_NEAR(sum, 1.0, 1e-5) << "bag " << bag;
@@ -104,7 +94,7 @@ TEST(TrainIntegration, GatedAttentionLearnsRealMnistBags) {
     for (size_t k = 0; k < s.size(); ++k) EXPECT_NEAR(softmax[k].item<double>(), weights[bag][k], 1e-6) << bag;
   }
   EXPECT_TRUE(j["test"].contains("instance_precision_at_k"));
-  EXPECT_EQ(read_csv(run / "predictions/test.csv").size(), 301u);
+  EXPECT_EQ(abmil::read_csv(run / "predictions/test.csv").rows.size(), 300u);
 
   // The resolved config reloads to the same run.
   abmil::Config again = abmil::load_config((run / "config.yaml").string());

@@ -61,8 +61,8 @@ def load_sweep(path):
         raise SweepError(f"{path}: needs 'config' (base abmil config) and 'grids'")
     base = os.path.dirname(os.path.abspath(path))
     doc["config"] = os.path.normpath(os.path.join(base, doc["config"]))
-    for key in ("results", "runs"):
-        doc[key] = os.path.normpath(os.path.join(base, doc.get(key, key if key == "runs" else "results.csv")))
+    for key, default in (("results", "results.csv"), ("runs", "runs")):
+        doc[key] = os.path.normpath(os.path.join(base, doc.get(key, default)))
     doc.setdefault("set", {})
     for i, g in enumerate(doc["grids"]):
         for key in ("name", "methods", "bag_size", "train_bags", "seeds"):
@@ -188,9 +188,9 @@ def cmd_run(args):
         sweep["runs"] = args.runs
     repair_results(results)
     done = {cell_key(r) for r in read_results(results)}
-    todo = [c for c in cells(sweep, args.grid) if cell_key(c) not in done]
-    total = len(cells(sweep, args.grid))
-    print(f"sweep: {total - len(todo)} of {total} cells done, {len(todo)} to run, {args.jobs} at a time",
+    selected = cells(sweep, args.grid)
+    todo = [c for c in selected if cell_key(c) not in done]
+    print(f"sweep: {len(selected) - len(todo)} of {len(selected)} cells done, {len(todo)} to run, {args.jobs} at a time",
           flush=True)
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     lock = threading.Lock()
