@@ -79,7 +79,13 @@ int main(int argc, char** argv) {
   visualize->add_option("--bags", viz.bag_ids, "Test bag ids to draw (comma-separated)")->delimiter(',');
   visualize->add_option("--top", viz.top, "Bags in each gallery of the most and least confident bags")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
-  visualize->footer("Writes RUN_DIR/visualize/bag_<id>.png, gallery_most_confident.png, gallery_least_confident.png.");
+  visualize->add_option("--top-patches", viz.montage_k, "image_patches: patches in each top-k montage")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  visualize->add_option("--alpha", viz.alpha, "image_patches: opacity of the heatmap over the image")
+      ->check(CLI::Range(0.0, 1.0));
+  visualize->footer(
+      "Writes RUN_DIR/visualize/bag_<id>.png, gallery_most_confident.png, gallery_least_confident.png;\n"
+      "image_patches runs (train or cv): <image>_overlay.png and <image>_top<k>.png per test image.");
 
   CLI::App* report = app.add_subcommand("report", "Write RUN_DIR/report.html: one self-contained page of the run");
   report->add_option("run_dir", run_dir, "Run directory")->required();

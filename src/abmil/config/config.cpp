@@ -114,9 +114,23 @@ void visit_schema(Config& c, V& v) {
   v("experiment.name", c.experiment.name, any(), "run name, used for the run directory");
   v("experiment.seed", c.experiment.seed, at_least(0), "seed of every random draw (bags, init, order)");
 
-  v("data.kind", c.data.kind, one_of({"mnist_bags", "feature_bags"}),
-    "data kind: mnist_bags (digit bags) or feature_bags (a CSV bag_id,label,f1..fD)");
-  v("data.path", c.data.path, any(), "feature_bags: the CSV file; ${VAR} is expanded");
+  v("data.kind", c.data.kind, one_of({"mnist_bags", "feature_bags", "image_patches"}),
+    "data kind: mnist_bags (digit bags), feature_bags (a CSV bag_id,label,f1..fD) or image_patches (images cut into patches)");
+  v("data.path", c.data.path, any(),
+    "feature_bags: the CSV file; image_patches: the CSV list of images (path,label); ${VAR} is expanded");
+  v("data.image_root", c.data.image_root, any(),
+    "image_patches: folder the listed image paths are relative to; empty = the CSV's folder");
+  v("data.patch_size", c.data.patch_size, closed(1, 4096), "image_patches: P, side of a square patch, pixels");
+  v("data.patch_stride", c.data.patch_stride, closed(0, 4096),
+    "image_patches: step between patch origins, pixels; 0 = patch_size (no overlap)");
+  v("data.white_level", c.data.white_level, closed(0, 255),
+    "image_patches: a pixel whose R, G and B are all >= this counts as white background");
+  v("data.max_white_fraction", c.data.max_white_fraction, closed(0, 1),
+    "image_patches: a patch with this share of white pixels or more is dropped; 1 keeps every patch");
+  v("data.augment.rotate_flip", c.data.augment.rotate_flip, any(),
+    "image_patches: random 90-degree rotation and mirroring of each training patch");
+  v("data.augment.he_jitter_std", c.data.augment.he_jitter_std, closed(0, 1),
+    "image_patches: H&E jitter, std of the Gaussian (mean 1) factors on the H and E stain amounts; 0 = off");
   v("data.standardize", c.data.standardize, any(),
     "feature_bags: z-score every feature with the training bags' mean and std");
   v("data.test_fraction", c.data.test_fraction, closed(0.05, 0.9),
@@ -131,12 +145,14 @@ void visit_schema(Config& c, V& v) {
   v("data.test_bags", c.data.test_bags, at_least(1), "bags drawn from the test split");
   v("data.validation_fraction", c.data.validation_fraction, closed(0, 0.9),
     "share of the training bags held out for early stopping");
-  v("data.pixel_mean", c.data.pixel_mean, any(), "input normalisation: (x/255 - mean) / std");
+  v("data.pixel_mean", c.data.pixel_mean, any(), "pixel normalisation (mnist_bags, image_patches): (x/255 - mean) / std");
   v("data.pixel_std", c.data.pixel_std, above(0), "std of the input normalisation");
 
-  v("model.encoder", c.model.encoder, one_of({"lenet5", "mlp"}), "instance encoder: lenet5 (images) or mlp (feature vectors)");
+  v("model.encoder", c.model.encoder, one_of({"lenet5", "mlp", "histo_cnn"}),
+    "instance encoder: lenet5 (digits), mlp (feature vectors) or histo_cnn (colour patches, the paper's histopathology net)");
   v("model.hidden_dims", c.model.hidden_dims, at_least(1), "mlp: sizes of the fc layers; M is the last");
-  v("model.dropout", c.model.dropout, closed(0, 0.95), "mlp: dropout after each hidden layer (training only)");
+  v("model.dropout", c.model.dropout, closed(0, 0.95),
+    "mlp, histo_cnn: dropout after each hidden fc layer (training only)");
   v("model.embedding_dim", c.model.embedding_dim, at_least(1), "M, size of the instance embedding");
   v("model.pooling", c.model.pooling,
     one_of({"gated_attention", "attention", "mean", "max", "instance_max", "instance_mean"}),

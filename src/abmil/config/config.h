@@ -25,11 +25,23 @@ struct ExperimentConfig {
   int64_t seed = 1;                         ///< seed of every random draw (bags, init, order)
 };
 
-/// `data:` section. Only the `mnist_bags` kind exists so far; later kinds
-/// (feature_bags, image_patches, text_bags) add their own keys here.
+/// `data.augment:` section (image_patches, training bags only).
+struct AugmentConfig {
+  bool rotate_flip = false;         ///< random 90-degree rotation and mirroring of each patch
+  double he_jitter_std = 0.0;       ///< std of the two Gaussian (mean 1) factors on the H and E stain amounts; 0 = off
+};
+
+/// `data:` section: the keys of every data kind (each names its kind).
 struct DataConfig {
-  std::string kind = "mnist_bags";  ///< data kind: mnist_bags | feature_bags
-  std::string path = "";            ///< feature_bags: the CSV file (bag_id,label,f1..fD)
+  std::string kind = "mnist_bags";  ///< data kind: mnist_bags | feature_bags | image_patches
+  /// feature_bags: the CSV file (bag_id,label,f1..fD); image_patches: the CSV list of images (path,label)
+  std::string path = "";
+  std::string image_root = "";      ///< image_patches: folder the image paths are relative to; empty = the CSV's folder
+  int64_t patch_size = 32;          ///< image_patches: P, side of a square patch, pixels
+  int64_t patch_stride = 0;         ///< image_patches: step between patches, pixels; 0 = patch_size
+  int64_t white_level = 220;        ///< image_patches: a pixel with R, G, B all >= this is white background
+  double max_white_fraction = 0.75; ///< image_patches: patches with this white share or more are dropped; 1 keeps all
+  AugmentConfig augment;
   bool standardize = true;          ///< feature_bags: z-score with the training bags' statistics
   double test_fraction = 0.2;       ///< feature_bags, `abmil train`: share of bags held out for testing
   /// Folder with the four IDX files (train/t10k images/labels, .gz or plain).
@@ -42,15 +54,15 @@ struct DataConfig {
   int64_t train_bags = 200;         ///< bags drawn from the train split (validation included)
   int64_t test_bags = 1000;         ///< bags drawn from the test split
   double validation_fraction = 0.1; ///< share of the training bags held out for early stopping
-  double pixel_mean = 0.1307;       ///< input normalisation: (x/255 - mean) / std
+  double pixel_mean = 0.1307;       ///< input normalisation of pixels (mnist_bags, image_patches): (x/255 - mean) / std
   double pixel_std = 0.3081;
 };
 
 /// `model:` section.
 struct ModelConfig {
-  std::string encoder = "lenet5";   ///< instance encoder: lenet5 | mlp
+  std::string encoder = "lenet5";   ///< instance encoder: lenet5 | mlp | histo_cnn
   std::vector<int64_t> hidden_dims = {256, 128, 64};  ///< mlp: fc sizes; M = the last
-  double dropout = 0.0;             ///< mlp: dropout after each hidden layer
+  double dropout = 0.0;             ///< mlp, histo_cnn: dropout after each hidden fc layer
   int64_t embedding_dim = 500;      ///< M, size of the instance embedding
   /// Pooling: gated_attention | attention | mean | max | instance_max | instance_mean.
   std::string pooling = "gated_attention";

@@ -4,6 +4,14 @@
 
 namespace abmil {
 
+torch::Tensor model_input(const BagSplit& split, const torch::Tensor& stored) {
+  if (stored.scalar_type() == torch::kFloat) return stored;
+  if (stored.scalar_type() == torch::kUInt8)
+    return stored.to(torch::kFloat).mul_(1.0 / (255.0 * split.pixel_std)).sub_(split.pixel_mean / split.pixel_std);
+  throw std::invalid_argument("model_input: instances of split '" + split.name + "' are " +
+                              std::string(c10::toString(stored.scalar_type())) + ", not float32 or uint8");
+}
+
 BagSplit make_split(std::string name, std::vector<Bag> bags, const torch::Tensor& instance_rows) {
   BagSplit split;
   split.name = std::move(name);
@@ -52,6 +60,8 @@ BagBatch make_batch(const BagSplit& split, const std::vector<int64_t>& positions
 BagSplit select_bags(const BagSplit& split, const std::vector<int64_t>& positions, std::string name) {
   BagSplit out;
   out.name = std::move(name);
+  out.pixel_mean = split.pixel_mean;
+  out.pixel_std = split.pixel_std;
   out.offsets.push_back(0);
   std::vector<torch::Tensor> parts;
   for (int64_t p : positions) {

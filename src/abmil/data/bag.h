@@ -24,8 +24,11 @@ struct Bag {
 struct BagSplit {
   std::string name;                      ///< "train", "validation", "test"
   std::vector<Bag> bags;
-  torch::Tensor instances;               ///< [N_total, ...instance shape], float32
+  torch::Tensor instances;               ///< [N_total, ...instance shape], float32 (or uint8 pixels, see model_input)
   std::vector<int64_t> offsets;          ///< size bags+1: bag b owns rows [offsets[b], offsets[b+1])
+  /// uint8 instances (image patches, 0..255) become model input as
+  /// (x / 255 - pixel_mean) / pixel_std (model_input); unused for float32 instances.
+  double pixel_mean = 0.0, pixel_std = 1.0;
 
   int64_t num_bags() const { return static_cast<int64_t>(bags.size()); }
   int64_t num_instances() const { return offsets.empty() ? 0 : offsets.back(); }
@@ -39,6 +42,11 @@ struct BagBatch {
   std::vector<int64_t> positions;        ///< the B bags' positions in their split
   int64_t num_bags() const { return static_cast<int64_t>(positions.size()); }
 };
+
+/// Model input of instances stored in `split`'s format: `stored` itself when
+/// float32; uint8 pixels as float32 (x / 255 - split.pixel_mean) /
+/// split.pixel_std, same shape. Throws std::invalid_argument for another dtype.
+torch::Tensor model_input(const BagSplit& split, const torch::Tensor& stored);
 
 /// Builds a BagSplit from bags and a function giving each instance's tensor.
 /// `instance_rows` is [num_sources, ...shape]; row `source_indices[k]` of it

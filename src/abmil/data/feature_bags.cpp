@@ -4,6 +4,7 @@
 
 #include "abmil/config/config.h"
 #include "abmil/data/feature_csv.h"
+#include "abmil/data/image_patches.h"
 #include "abmil/data/folds.h"
 #include "abmil/data/mnist_bags.h"
 
@@ -32,10 +33,8 @@ std::pair<torch::Tensor, torch::Tensor> standardize(const BagSplit& fit_on, cons
   return {mean, std};
 }
 
-MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
-  if (data.path.empty()) throw std::invalid_argument("data.path: feature_bags needs the CSV file");
-  const FeatureTable table = read_feature_csv(data.path);
-  const BagSplit all = feature_table_split(table);
+MilData hold_out_test_and_validation(const BagSplit& all, const DataConfig& data, uint64_t seed,
+                                     const std::string& source) {
   std::vector<int> labels;
   std::vector<int64_t> positions;
   for (int64_t b = 0; b < all.num_bags(); ++b) {
@@ -44,13 +43,21 @@ MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
   }
   auto [train_pos, test_pos] = stratified_split(positions, labels, data.test_fraction, seed);
   if (test_pos.empty())  // else a run would end with metrics of zero test bags
-    throw DataError(data.path + ": " + std::to_string(all.num_bags()) +
+    throw DataError(source + ": " + std::to_string(all.num_bags()) +
                     " bag(s), too few to hold out test bags (a label needs at least 2 bags)");
   auto [fit_pos, val_pos] = stratified_split(train_pos, labels, data.validation_fraction, seed + 1);
   MilData out;
   out.train = select_bags(all, fit_pos, "train");
   out.validation = select_bags(all, val_pos, "validation");
   out.test = select_bags(all, test_pos, "test");
+  return out;
+}
+
+MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
+  if (data.path.empty()) throw std::invalid_argument("data.path: feature_bags needs the CSV file");
+  const FeatureTable table = read_feature_csv(data.path);
+  const BagSplit all = feature_table_split(table);
+  MilData out = hold_out_test_and_validation(all, data, seed, data.path);
   if (data.standardize) standardize(out.train, {&out.train, &out.validation, &out.test});
   out.instance_shape = {table.dim};
   out.summary = "feature_bags from " + data.path + ": " + std::to_string(table.num_bags()) + " bags, " +
@@ -63,6 +70,7 @@ MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
 MilData load_data(const DataConfig& data, uint64_t seed) {
   if (data.kind == "mnist_bags") return load_mnist_bags(data, seed);
   if (data.kind == "feature_bags") return load_feature_bags(data, seed);
+  if (data.kind == "image_patches") return load_image_patches(data, seed);
   throw std::invalid_argument("data.kind: unknown data kind '" + data.kind + "'");
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "abmil/data/bag.h"
@@ -24,6 +25,14 @@ BagSplit feature_table_split(const FeatureTable& table);
 /// A feature with zero spread is only centred. Returns {mean [D], std [D]}.
 std::pair<torch::Tensor, torch::Tensor> standardize(const BagSplit& fit_on, const std::vector<BagSplit*>& targets);
 
+/// The train / validation / test splits of `all` for `abmil train`: a
+/// stratified `data.test_fraction` of the bags held out for testing (seeded
+/// from `seed`), then `data.validation_fraction` of the rest for early
+/// stopping (seed + 1). Instances are copied. Throws DataError "SOURCE: N
+/// bag(s), too few to hold out test bags" when no test bag is left.
+MilData hold_out_test_and_validation(const BagSplit& all, const DataConfig& data, uint64_t seed,
+                                     const std::string& source);
+
 /// `abmil train` on a feature CSV: reads `data.path`, holds out a stratified
 /// `test_fraction` of the bags for testing and `validation_fraction` of the
 /// rest for early stopping (deterministic from `seed`), and standardises with
@@ -31,7 +40,7 @@ std::pair<torch::Tensor, torch::Tensor> standardize(const BagSplit& fit_on, cons
 /// Throws DataError for a missing or malformed file.
 MilData load_feature_bags(const DataConfig& data, uint64_t seed);
 
-/// The data of `data.kind` (mnist_bags or feature_bags).
+/// The data of `data.kind` (mnist_bags, feature_bags or image_patches).
 /// Throws std::invalid_argument for another kind, DataError for bad files.
 MilData load_data(const DataConfig& data, uint64_t seed);
 

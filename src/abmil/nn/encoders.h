@@ -68,11 +68,38 @@ class MlpEncoderImpl : public InstanceEncoderImpl {
 };
 TORCH_MODULE(MlpEncoder);
 
+/// Options of HistoCnn.
+struct HistoCnnOptions {
+  TORCH_ARG(int64_t, in_channels) = 3;
+  TORCH_ARG(int64_t, image_size) = 32;       ///< square input side, pixels
+  TORCH_ARG(int64_t, embedding_dim) = 512;   ///< M, size of both fc layers
+  TORCH_ARG(double, dropout) = 0.0;          ///< after each fc + ReLU (training only)
+};
+
+/// The paper's encoder for 32 x 32 histopathology patches (Ilse et al. 2018,
+/// appendix, Table 10 / Sec. 4.4): conv 4x4 3->36 + ReLU, maxpool 2,
+/// conv 3x3 36->48 + ReLU, maxpool 2, fc -> M + ReLU + dropout,
+/// fc M -> M + ReLU + dropout (M = 512 in the paper).
+/// x [N, 3, P, P] float -> H [N, M]; P = 32 gives 48 x 6 x 6 = 1728 inputs to the first fc.
+class HistoCnnImpl : public InstanceEncoderImpl {
+ public:
+  explicit HistoCnnImpl(const HistoCnnOptions& options = {});
+  torch::Tensor forward(const torch::Tensor& x) override;
+  int64_t embedding_dim() const override { return options.embedding_dim(); }
+  HistoCnnOptions options;
+
+ private:
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(HistoCnn);
+
 struct ModelConfig;
 
 /// The encoder of `model.encoder` for instances of `instance_shape`: lenet5
-/// (images {C, H, W}, M = model.embedding_dim) or mlp (feature vectors {D},
-/// model.hidden_dims, model.dropout; M = the last hidden size).
+/// (images {C, H, W}, M = model.embedding_dim), mlp (feature vectors {D},
+/// model.hidden_dims, model.dropout; M = the last hidden size) or histo_cnn
+/// (images {C, P, P}, P >= 10, M = model.embedding_dim, model.dropout).
 /// Throws std::invalid_argument for an unknown name or a shape the encoder
 /// cannot take.
 std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model,

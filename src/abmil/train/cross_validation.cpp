@@ -18,6 +18,7 @@
 #include "abmil/data/feature_bags.h"
 #include "abmil/data/feature_csv.h"
 #include "abmil/data/folds.h"
+#include "abmil/data/image_patches.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/train/run.h"
@@ -37,7 +38,7 @@ uint64_t fold_seed(uint64_t seed, int64_t repeat, int64_t fold) {
   return (static_cast<uint64_t>(out[0]) << 32) | out[1];
 }
 
-FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold) {
+FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold, const fs::path& run_dir) {
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t seed = fold_seed(static_cast<uint64_t>(config.experiment.seed), fold.repeat, fold.fold);
   std::vector<int> labels;
@@ -62,6 +63,11 @@ FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold)
   MilModel model(config.model, data.instance_shape);
   const TrainResult trained = fit(model, data, fold_config, torch::kCPU);
   const BagPredictions test = predict(model, data.test, config.eval.max_instances_per_pass, torch::kCPU);
+  if (!run_dir.empty() && config.output.save_attention) {
+    const std::string name = fmt::format("r{}_f{}.csv", fold.repeat, fold.fold);
+    write_file_atomic(run_dir / "predictions" / name, predictions_csv(data.test, test));
+    write_file_atomic(run_dir / "attention" / name, attention_csv(data.test, test));
+  }
 
   FoldResult r;
   r.repeat = fold.repeat;
@@ -123,6 +129,11 @@ fs::path fold_file(const fs::path& run_dir, const Fold& f) {
 
 /// All bags of the config's data set, as one split.
 BagSplit all_bags(const Config& config, std::string& summary) {
+  if (config.data.kind == "image_patches") {
+    ImagePatchBags bags = load_image_patch_bags(config.data);
+    summary = bags.summary;
+    return std::move(bags.all);
+  }
   if (config.data.kind == "feature_bags") {
     const FeatureTable table = read_feature_csv(config.data.path);
     summary = fmt::format("feature_bags from {}: {} bags, {} instances of {} features", config.data.path,
@@ -228,7 +239,7 @@ std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& 
       if (is_worker && static_cast<int64_t>(i) % jobs != worker) continue;
       const fs::path file = fold_file(run_dir, folds[i]);
       if (fs::exists(file)) continue;  // finished before
-      const FoldResult r = run_fold(config, all, folds[i]);
+      const FoldResult r = run_fold(config, all, folds[i], run_dir);
       write_file_atomic(file, fold_json(r).dump() + "\n");
       log << fmt::format("repeat {} fold {}: accuracy {:.4f} auc {:.4f}  ({} epochs, {:.1f} s)\n", r.repeat + 1,
                          r.fold + 1, r.metrics.accuracy, r.metrics.auc, r.epochs_run, r.seconds)

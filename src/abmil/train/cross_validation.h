@@ -40,8 +40,13 @@ uint64_t fold_seed(uint64_t seed, int64_t repeat, int64_t fold);
 /// Trains and tests one fold of `all`: an inner stratified
 /// `cv.validation_fraction` of the fold's training bags for early stopping,
 /// features standardised with the fold's training part only
-/// (`data.standardize`), model initialised from fold_seed.
-FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold);
+/// (`data.standardize`), model initialised from fold_seed. With a `run_dir`
+/// and output.save_attention, the fold's test predictions and attention
+/// weights go to RUN_DIR/predictions/r<R>_f<K>.csv and
+/// RUN_DIR/attention/r<R>_f<K>.csv (the layouts of predictions_csv and
+/// attention_csv; bag ids = positions in `all`).
+FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold,
+                    const std::filesystem::path& run_dir = {});
 
 /// Summary of every metric (loss, accuracy, error, precision, recall, f1,
 /// auc) over the folds; NaN values (an undefined AUC) are left out of n.
@@ -49,7 +54,8 @@ std::map<std::string, MetricSummary> summarize(const std::vector<FoldResult>& fo
 
 /// The whole `abmil cv` job: R x K folds of config.cv over the bags of the
 /// data (feature_bags: the CSV), each fold's result written to
-/// RUN/folds/r<R>_f<K>.json as it finishes (a fold already there is not run
+/// RUN/folds/r<R>_f<K>.json as it finishes (after its attention and
+/// predictions files, see run_fold) (a fold already there is not run
 /// again), then RUN/folds.csv, RUN/cv_run.json (wall time) and
 /// RUN/cv_summary.json (`{"<metric>": {"mean", "std", "sem", "n"}}`, last). With
 /// jobs > 1 the folds are spread over that many worker processes (`exe cv

@@ -14,6 +14,7 @@
 #include <fmt/ranges.h>
 
 #include "abmil/config/config.h"
+#include "abmil/data/augment.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/train/adam.h"
 #include "abmil/train/checkpoint.h"
@@ -71,7 +72,7 @@ torch::Tensor encode_bags(MilModel& model, const BagSplit& split, const std::vec
   std::vector<torch::Tensor> parts;
   for (int64_t begin = 0; begin < row_index.size(0); begin += chunk) {
     const torch::Tensor x = split.instances.index_select(0, row_index.narrow(0, begin, std::min(chunk, row_index.size(0) - begin)));
-    parts.push_back(model->encoder->forward(x.to(device)));
+    parts.push_back(model->encoder->forward(model_input(split, x).to(device)));
   }
   const torch::Tensor H_distinct = parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
   return H_distinct.index_select(0, torch::tensor(inverse, torch::kLong).to(device));
@@ -224,6 +225,12 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
   std::mt19937_64 order_rng(order_seq);
   const bool has_validation = data.validation.num_bags() > 0;
   const int64_t B = tc.bags_per_step;
+  PatchAugmentation augmentation;  // image patches (uint8 instances) only
+  if (data.train.instances.defined() && data.train.instances.scalar_type() == torch::kUInt8) {
+    augmentation.rotate_flip = config.data.augment.rotate_flip;
+    augmentation.he_jitter_std = config.data.augment.he_jitter_std;
+  }
+  const bool augment = augmentation.rotate_flip || augmentation.he_jitter_std > 0;
 
   TrainState state;  // the early-stopping state and log, as a checkpoint holds them
   if (!options.resume) {
@@ -288,7 +295,9 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
                                      order.begin() + std::min(order.size(), start + static_cast<size_t>(B)));
       BagBatch batch = make_batch(data.train, positions);
       optimizer.zero_grad();
-      MilOutput out = model->forward(batch.instances.to(device), batch.bag_index.to(device), batch.num_bags());
+      const torch::Tensor x =
+          model_input(data.train, augment ? augment_patches(batch.instances, augmentation) : batch.instances);
+      MilOutput out = model->forward(x.to(device), batch.bag_index.to(device), batch.num_bags());
       torch::Tensor labels_t = batch.labels.to(device);
       torch::Tensor loss = torch::binary_cross_entropy_with_logits(out.bag_logits, labels_t);
       const double loss_value = loss.item<double>();

@@ -91,7 +91,10 @@ struct FitOptions {
 /// stable for any logit). Early stopping on the validation loss
 /// (train.early_stopping; the training loss when there is no validation
 /// split); the weights of the best epoch are restored at the end.
-/// Bag order is shuffled each epoch from experiment.seed.
+/// Bag order is shuffled each epoch from experiment.seed. uint8 image
+/// instances (image_patches) are augmented per step as config.data.augment
+/// says (augment_patches, LibTorch's default generator), then scaled
+/// (model_input); validation and test instances are never augmented.
 TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
                 const EpochCallback& on_epoch = {}, bool show_progress = false);
 

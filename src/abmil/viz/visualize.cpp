@@ -1,6 +1,7 @@
 #include "abmil/viz/visualize.h"
 
 #include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "abmil/config/config.h"
+#include "abmil/data/image_patches.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/io/csv_table.h"
 #include "abmil/viz/attention_images.h"
@@ -82,11 +84,85 @@ cv::Mat instance_image(const BagSplit& split, int64_t row, const DataConfig& dat
       .clone();
 }
 
+/// The attention files of a run: attention/test.csv of `abmil train`, else
+/// the first repeat's attention/r<R>_f<K>.csv of `abmil cv` (every bag is a
+/// test bag once per repeat). Empty when there are none.
+std::vector<std::filesystem::path> attention_files(const std::filesystem::path& run_dir) {
+  const std::filesystem::path dir = run_dir / "attention";
+  if (std::filesystem::is_regular_file(dir / "test.csv")) return {dir / "test.csv"};
+  std::vector<std::filesystem::path> files;
+  for (int64_t fold = 0; std::filesystem::is_regular_file(dir / fmt::format("r0_f{}.csv", fold)); ++fold)
+    files.push_back(dir / fmt::format("r0_f{}.csv", fold));
+  return files;
+}
+
+/// visualize_run for data.kind image_patches: per test image an overlay and a montage.
+std::vector<std::filesystem::path> visualize_images(const std::filesystem::path& run_dir, const Config& cfg,
+                                                    const VisualizeOptions& options, std::ostream& log) {
+  const std::vector<std::filesystem::path> files = attention_files(run_dir);
+  if (files.empty())
+    throw std::runtime_error((run_dir / "attention").string() +
+                             ": no test.csv or r0_f0.csv (run `abmil train` or `abmil cv` with output.save_attention)");
+  std::map<int64_t, BagRecord> records;
+  std::map<int64_t, std::filesystem::path> file_of;
+  bool has_attention = false;
+  for (const auto& f : files) {
+    bool any = false;
+    for (auto& [id, r] : read_attention_csv(f, any)) {
+      if (records.count(id))
+        throw std::runtime_error(fmt::format("{}: bag {} is also in {}", f.string(), id, file_of.at(id).string()));
+      records[id] = std::move(r);
+      file_of[id] = f;
+    }
+    has_attention = has_attention || any;
+  }
+  const ImagePatchBags data = load_image_patch_bags(cfg.data);
+  const int64_t P = cfg.data.patch_size;
+  std::vector<std::filesystem::path> written;
+  const std::filesystem::path dir = run_dir / "visualize";
+  for (const auto& [id, r] : records) {
+    if (id < 0 || id >= data.all.num_bags())
+      throw std::runtime_error(fmt::format("{}: bag {} is not an image of {} ({} images)", file_of.at(id).string(), id,
+                                           cfg.data.path, data.all.num_bags()));
+    const Bag& bag = data.all.bags[id];
+    const bool same = r.instances.size() == static_cast<size_t>(bag.size()) &&
+                      std::equal(bag.source_indices.begin(), bag.source_indices.end(), r.instances.begin(),
+                                 [](int64_t s, const InstanceRecord& x) { return s == x.source_index; });
+    if (!same)
+      throw std::runtime_error(fmt::format("{}: bag {} does not match the patches of {} (was the data or the tiling "
+                                           "changed?)",
+                                           file_of.at(id).string(), id, data.image_paths[id]));
+    const cv::Mat image = cv::imread(data.image_paths[id], cv::IMREAD_COLOR);
+    if (image.empty()) throw std::runtime_error(data.image_paths[id] + ": cannot decode the image");
+    std::vector<cv::Rect> rects;
+    std::vector<cv::Mat> patches;
+    std::vector<double> weights;
+    for (size_t k = 0; k < r.instances.size(); ++k) {
+      const PatchOrigin o = data.origins[r.instances[k].source_index];
+      rects.emplace_back(o.x, o.y, static_cast<int>(P), static_cast<int>(P));
+      patches.push_back(image(rects.back()));
+      weights.push_back(r.instances[k].weight);
+    }
+    const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
+    const std::string stem = std::filesystem::path(data.image_paths[id]).stem().string();
+    const std::string heading =
+        fmt::format("{}  label {}  P(positive) {:.3f}  {}  ({}, min-max rescaled)", stem, r.label, r.probability,
+                    correct ? "correct" : "WRONG", has_attention ? "attention weights" : "instance probabilities");
+    written.push_back(dir / (stem + "_overlay.png"));
+    write_png(written.back(), stack_vertically({heatmap_overlay(image, rects, weights, options.alpha)}, heading));
+    written.push_back(dir / fmt::format("{}_top{}.png", stem, options.montage_k));
+    write_png(written.back(), top_k_montage(patches, weights, static_cast<int>(options.montage_k), 3));
+  }
+  log << fmt::format("wrote {} pictures ({} images) under {}\n", written.size(), records.size(), dir.string());
+  return written;
+}
+
 }  // namespace
 
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
                                                  const VisualizeOptions& options, std::ostream& log) {
   const Config cfg = load_config((run_dir / "config.yaml").string());
+  if (cfg.data.kind == "image_patches") return visualize_images(run_dir, cfg, options, log);
   if (cfg.data.kind != "mnist_bags")
     throw std::runtime_error("visualize: data.kind " + cfg.data.kind +
                              " has no image instances to draw; its attention weights are in attention/test.csv");

@@ -12,6 +12,8 @@ namespace abmil {
 struct VisualizeOptions {
   std::vector<int64_t> bag_ids;  ///< test bags to draw a strip for (in addition to the galleries)
   int64_t top = 4;               ///< bags in each gallery (most and least confident)
+  int64_t montage_k = 8;         ///< image_patches: patches in each top-k montage
+  double alpha = 0.5;            ///< image_patches: opacity of the heatmap over the image
 };
 
 /// Rebuilds the test bags of RUN_DIR/config.yaml (deterministic from its
@@ -24,6 +26,15 @@ struct VisualizeOptions {
 /// Throws std::runtime_error naming the file (and line) when the attention
 /// CSV is missing, malformed or does not match the data of the config, or a
 /// requested bag id does not exist.
+///
+/// data.kind image_patches (a train or a cv run): for every test image of
+/// attention/test.csv, or of the first repeat's attention/r0_f<K>.csv files
+/// of `abmil cv` (each image once), writes `<image stem>_overlay.png` (the
+/// image with every kept patch coloured by its min-max rescaled weight,
+/// heatmap_overlay, under a heading with label and probability) and
+/// `<image stem>_top<k>.png` (top_k_montage of its k highest-weighted
+/// patches), as the paper's Fig. 5. Throws std::runtime_error when there is
+/// no attention file or a bag does not match the re-tiled images.
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
                                                  const VisualizeOptions& options, std::ostream& log);
 
