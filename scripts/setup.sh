@@ -12,6 +12,7 @@ PACKAGES=(
   libopenblas0-openmp               # fast BLAS for LibTorch (reference BLAS otherwise, ~13x slower matmul)
   libopencv-dev libyaml-cpp-dev zlib1g-dev
   libfmt-dev nlohmann-json3-dev libcli11-dev
+  libmatio-dev                      # MATLAB .mat files: Colon cancer nucleus coordinates (data/nucleus_coords)
   libgtest-dev googletest
   dataset-fashion-mnist             # real Fashion-MNIST for the default demo, no download
   chromium fonts-dejavu-core        # the report test opens report.html in headless Chromium
