@@ -151,7 +151,10 @@ std::vector<std::filesystem::path> visualize_images(const std::filesystem::path&
     written.push_back(dir / (stem + "_overlay.png"));
     write_png(written.back(), stack_vertically({heatmap_overlay(image, rects, weights, options.alpha)}, heading));
     written.push_back(dir / fmt::format("{}_top{}.png", stem, options.montage_k));
-    write_png(written.back(), top_k_montage(patches, weights, static_cast<int>(options.montage_k), 3));
+    // Rescaled like the overlay, so the border colours use the whole colormap.
+    write_png(written.back(),
+              stack_vertically({top_k_montage(patches, minmax_rescale(weights), static_cast<int>(options.montage_k), 3)},
+                               stem + ": weights min-max rescaled within the image"));
   }
   log << fmt::format("wrote {} pictures ({} images) under {}\n", written.size(), records.size(), dir.string());
   return written;

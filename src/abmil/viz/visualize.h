@@ -33,7 +33,7 @@ struct VisualizeOptions {
 /// image with every kept patch coloured by its min-max rescaled weight,
 /// heatmap_overlay, under a heading with label and probability) and
 /// `<image stem>_top<k>.png` (top_k_montage of its k highest-weighted
-/// patches), as the paper's Fig. 5. Throws std::runtime_error when there is
+/// patches, weights min-max rescaled too), as the paper's Fig. 5. Throws std::runtime_error when there is
 /// no attention file or a bag does not match the re-tiled images.
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
                                                  const VisualizeOptions& options, std::ostream& log);
