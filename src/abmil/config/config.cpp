@@ -173,6 +173,8 @@ void visit_schema(Config& c, V& v) {
     "epochs without improvement before stopping; 0 = off");
   v("train.early_stopping.min_delta", c.train.early_stopping.min_delta, at_least(0),
     "improvement of the validation loss that counts");
+  v("train.early_stopping.start_epoch", c.train.early_stopping.start_epoch, at_least(0),
+    "warm-up: epochs up to this one are not monitored (never restored as best, no patience counted)");
 
   v("eval.threshold", c.eval.threshold, closed(0, 1), "bag probability at or above which a bag is positive");
   v("eval.max_instances_per_pass", c.eval.max_instances_per_pass, at_least(1),

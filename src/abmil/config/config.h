@@ -82,6 +82,9 @@ struct OptimizerConfig {
 struct EarlyStoppingConfig {
   int64_t patience = 10;            ///< epochs without improvement before stopping; 0 = off
   double min_delta = 0.0;           ///< improvement of the validation loss that counts
+  /// Warm-up: epochs 1..start_epoch are not monitored (never the restored
+  /// best, no patience counted), as Keras' start_from_epoch; 0 = monitor from epoch 1.
+  int64_t start_epoch = 0;
 };
 
 /// `train:` section.

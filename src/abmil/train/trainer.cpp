@@ -337,7 +337,9 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
 
     const double monitored = has_validation ? val_log.loss : train_log.loss;
     bool improved = false;
-    if (monitored < state.best_loss - tc.early_stopping.min_delta) {
+    if (epoch <= tc.early_stopping.start_epoch) {
+      // warm-up: not monitored
+    } else if (monitored < state.best_loss - tc.early_stopping.min_delta) {
       state.best_loss = monitored;
       state.best_epoch = epoch;
       state.best_weights = snapshot(*model);
@@ -351,7 +353,9 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
         (improved || (tc.checkpoint_every > 0 && epoch % tc.checkpoint_every == 0)))
       checkpoint();
   }
-  restore(*model, state.best_weights);
+  // No monitored epoch (the run ended within the warm-up): keep the last weights.
+  if (state.best_epoch == 0) state.best_epoch = state.epoch;
+  else restore(*model, state.best_weights);
   TrainResult result;
   result.history = state.history;
   result.epochs_run = state.epoch;

@@ -90,7 +90,9 @@ struct FitOptions {
 /// the negative Bernoulli log-likelihood (binary cross-entropy on logits,
 /// stable for any logit). Early stopping on the validation loss
 /// (train.early_stopping; the training loss when there is no validation
-/// split); the weights of the best epoch are restored at the end.
+/// split; epochs up to train.early_stopping.start_epoch are a warm-up, not
+/// monitored); the weights of the best epoch are restored at the end (the
+/// last weights when the run ends within the warm-up).
 /// Bag order is shuffled each epoch from experiment.seed. uint8 image
 /// instances (image_patches) are augmented per step as config.data.augment
 /// says (augment_patches, LibTorch's default generator), then scaled
