@@ -11,7 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "abmil/data/bag.h"
 #include "abmil/data/feature_bags.h"
@@ -104,6 +110,58 @@ TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
   EXPECT_TRUE(fs::exists(tmp / "run/cv_summary.json"));
   // a different config does not resume
   EXPECT_EQ(run("cv cv.yaml --output run --resume --set cv.folds=5"), 2);
+}
+
+namespace {
+
+/// Pids of running processes whose command line contains `needle`.
+std::vector<int> processes_with(const std::string& needle) {
+  std::vector<int> pids;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = abmil_test::read_text(e.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+}  // namespace
+
+TEST(CrossValidation, KillingTheParentStopsItsWorkers) {
+  abmil_test::TempDir tmp_dir("cvkill");
+  const fs::path& tmp = tmp_dir.path;
+  write_synthetic_csv(tmp / "bags.csv", 40);
+  std::ofstream(tmp / "cv.yaml") << "experiment: {name: synthetic}\n"
+                                    "data: {kind: feature_bags, path: " << (tmp / "bags.csv").string() << "}\n"
+                                    "model: {encoder: mlp, hidden_dims: [16, 8], pooling: attention, attention_dim: 8}\n"
+                                    "train: {epochs: 100000, early_stopping: {patience: 0}}\n"
+                                    "cv: {folds: 4, repeats: 1}\nruntime: {threads: 2, progress: never}\n";
+  const fs::path run = tmp / "run";
+  const pid_t parent = fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    const std::string log = (tmp / "log.txt").string(), cfg = (tmp / "cv.yaml").string(), out = run.string();
+    freopen(log.c_str(), "w", stdout);
+    execl(ABMIL_BINARY, ABMIL_BINARY, "cv", cfg.c_str(), "--output", out.c_str(), "--jobs", "2",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const std::string needle = "--output " + run.string() + " --worker";
+  std::vector<int> workers;
+  for (int i = 0; i < 200 && workers.size() < 2; ++i) {  // up to 20 s for both workers to start
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    workers = processes_with(needle);
+  }
+  ASSERT_EQ(workers.size(), 2u) << abmil_test::read_text(tmp / "log.txt");
+  kill(parent, SIGKILL);
+  waitpid(parent, nullptr, 0);
+  for (int i = 0; i < 100 && !processes_with(needle).empty(); ++i)  // up to 10 s to go
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::vector<int> left = processes_with(needle);
+  for (int pid : left) kill(pid, SIGKILL);  // do not leave them running when the test fails
+  EXPECT_TRUE(left.empty()) << left.size() << " worker(s) outlived their parent";
 }
 
 // `abmil train` on a feature CSV: held-out test bags, standardised features,

@@ -1,6 +1,8 @@
 #include "abmil/train/cross_validation.h"
 
+#include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,6 +188,12 @@ std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& 
                                             const std::string& exe, bool resume) {
   const auto t0 = std::chrono::steady_clock::now();
   const bool is_worker = worker >= 0;
+  if (is_worker) {
+    // A worker dies with its parent (`abmil cv` killed, e.g. by SIGKILL), so
+    // no orphan goes on writing folds into a run directory nobody watches.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() == 1) throw std::runtime_error("cv worker: the parent process is gone");
+  }
   const int64_t threads = std::max<int64_t>(
       1, (config.runtime.threads > 0 ? config.runtime.threads : std::thread::hardware_concurrency()) /
              std::max<int64_t>(1, is_worker ? jobs : 1));

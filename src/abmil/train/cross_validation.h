@@ -61,7 +61,8 @@ std::map<std::string, MetricSummary> summarize(const std::vector<FoldResult>& fo
 /// jobs > 1 the folds are spread over that many worker processes (`exe cv
 /// RUN/config.yaml --worker i/jobs --output RUN`), each with threads/jobs
 /// threads. `worker` >= 0 runs only the folds f with f % jobs == worker and
-/// writes no summary. With `resume` the run directory config.output.dir must
+/// writes no summary; a worker gets SIGTERM when its parent process dies
+/// (prctl PR_SET_PDEATHSIG), so killing `abmil cv` stops its workers too. With `resume` the run directory config.output.dir must
 /// hold the same resolved config.yaml; its finished folds are kept. Throws as
 /// run_train does, and std::runtime_error when a worker fails or the config
 /// to resume differs.
