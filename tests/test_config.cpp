@@ -384,6 +384,9 @@ TEST(Config, ReferenceListsEveryKey) {
         "data.bag_size_mean", "data.bag_size_std", "data.train_bags", "data.test_bags", "data.validation_fraction",
         "data.pixel_mean", "data.pixel_std", "data.image_root", "data.patch_size", "data.patch_stride",
         "data.white_level", "data.max_white_fraction", "data.augment.rotate_flip", "data.augment.he_jitter_std",
+        "data.positive_folder", "data.negative_folder", "data.sentence_split", "data.min_token_frequency",
+        "data.max_vocabulary", "data.max_tokens_per_sentence", "data.max_sentences_per_document",
+        "data.empty_documents", "data.text_instances",
         "model.encoder", "model.hidden_dims", "model.dropout", "model.embedding_dim", "model.pooling",
         "model.attention_dim", "model.classifier", "train.epochs", "train.bags_per_step", "train.checkpoint_every",
         "train.optimizer.kind",
@@ -395,7 +398,7 @@ TEST(Config, ReferenceListsEveryKey) {
         "output.save_attention", "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
-  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 53);
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 62);
   EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
   EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
   // Every row starts its doc at the same column as the header's DESCRIPTION.

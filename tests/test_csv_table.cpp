@@ -125,6 +125,35 @@ TEST_F(CsvTableTest, BadCellsNameFileLineAndColumn) {
   EXPECT_EQ(err([&] { t.label(1, 2); }), "P:4: 'x' is not a number (column 'y')");
 }
 
+TEST_F(CsvTableTest, QuotedCellsOnlyWhenAskedFor) {
+  const fs::path path = write("t.csv",
+                              "text,label\n"
+                              "\"Great film, really.\",1\n"
+                              "  \"She said \"\"no\"\".\"  ,0\n"
+                              "\" kept  spaces \",\n"
+                              "plain \"quote\" inside,1\r\n"
+                              "\"\",\"1\"\n");
+  const CsvTable q = read_csv(path, /*quoted=*/true);
+  ASSERT_EQ(q.rows.size(), 5u);
+  EXPECT_EQ(q.rows[0], (std::vector<std::string>{"Great film, really.", "1"}));
+  EXPECT_EQ(q.rows[1], (std::vector<std::string>{"She said \"no\".", "0"}));
+  EXPECT_EQ(q.rows[2], (std::vector<std::string>{" kept  spaces ", ""}));
+  EXPECT_EQ(q.rows[3], (std::vector<std::string>{"plain \"quote\" inside", "1"}));
+  EXPECT_EQ(q.rows[4], (std::vector<std::string>{"", "1"}));
+  // Without `quoted` (every other caller) a quote is an ordinary character, as before.
+  EXPECT_EQ(with_p(error_of<std::runtime_error>([&] { read_csv(path); }), path), "P:2: expected 2 cells, found 3");
+  const CsvTable plain = read_csv(write("u.csv", "a,b\n\"x\",\"y\"\n"));
+  EXPECT_EQ(plain.rows[0], (std::vector<std::string>{"\"x\"", "\"y\""}));
+
+  auto quoted_error = [&](const std::string& text) {
+    const fs::path p = write("q.csv", text);
+    return with_p(error_of<std::runtime_error>([&] { read_csv(p, true); }), p);
+  };
+  EXPECT_EQ(quoted_error("text,label\n\"open, never closed,1\n"), "P:2: quoted cell not closed on its line");
+  EXPECT_EQ(quoted_error("text,label\n\n\"closed\" early,1\n"), "P:3: text after the closing quote of a cell");
+  EXPECT_EQ(quoted_error("text,label\n\"a,b\",1,2\n"), "P:2: expected 2 cells, found 3");
+}
+
 // visualize_run reads attention/test.csv before it rebuilds any data, so its CSV checks
 // can be tested with the default config and no dataset.
 class VisualizeAttentionCsv : public CsvTableTest {

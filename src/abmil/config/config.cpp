@@ -114,10 +114,12 @@ void visit_schema(Config& c, V& v) {
   v("experiment.name", c.experiment.name, any(), "run name, used for the run directory");
   v("experiment.seed", c.experiment.seed, at_least(0), "seed of every random draw (bags, init, order)");
 
-  v("data.kind", c.data.kind, one_of({"mnist_bags", "feature_bags", "image_patches"}),
-    "data kind: mnist_bags (digit bags), feature_bags (a CSV bag_id,label,f1..fD) or image_patches (images cut into patches)");
+  v("data.kind", c.data.kind, one_of({"mnist_bags", "feature_bags", "image_patches", "text_bags"}),
+    "data kind: mnist_bags (digit bags), feature_bags (a CSV bag_id,label,f1..fD), image_patches (images cut into "
+    "patches) or text_bags (documents as bags of sentences or tokens)");
   v("data.path", c.data.path, any(),
-    "feature_bags: the CSV file; image_patches: the CSV list of images (path,label); ${VAR} is expanded");
+    "feature_bags: the CSV file; image_patches: the CSV list of images (path,label); text_bags: a folder with one "
+    "subfolder per label, or a CSV list (path,label or text,label); ${VAR} is expanded");
   v("data.image_root", c.data.image_root, any(),
     "image_patches: folder the listed image paths are relative to; empty = the CSV's folder");
   v("data.patch_size", c.data.patch_size, closed(1, 4096), "image_patches: P, side of a square patch, pixels");
@@ -131,10 +133,28 @@ void visit_schema(Config& c, V& v) {
     "image_patches: random 90-degree rotation and mirroring of each training patch");
   v("data.augment.he_jitter_std", c.data.augment.he_jitter_std, closed(0, 1),
     "image_patches: H&E jitter, std of the Gaussian (mean 1) factors on the H and E stain amounts; 0 = off");
+  v("data.positive_folder", c.data.positive_folder, any(),
+    "text_bags with a folder as data.path: subfolder of the positive (label 1) documents, every *.txt file");
+  v("data.negative_folder", c.data.negative_folder, any(),
+    "text_bags with a folder as data.path: subfolder of the negative (label 0) documents, every *.txt file");
+  v("data.sentence_split", c.data.sentence_split, one_of({"lines", "rules"}),
+    "text_bags: lines (one sentence per non-blank line) or rules (ends at . ! ? and a blank line; raw text)");
+  v("data.min_token_frequency", c.data.min_token_frequency, at_least(1),
+    "text_bags: uses in the training documents a token needs to enter the vocabulary (others become <unk>)");
+  v("data.max_vocabulary", c.data.max_vocabulary, at_least(0),
+    "text_bags: keep at most this many tokens (the most frequent) besides <pad> and <unk>; 0 = no limit");
+  v("data.max_tokens_per_sentence", c.data.max_tokens_per_sentence, closed(1, 100000),
+    "text_bags: T, token ids per sentence instance; longer sentences are truncated (and counted)");
+  v("data.max_sentences_per_document", c.data.max_sentences_per_document, at_least(0),
+    "text_bags: a document keeps its first N sentences (the dropped ones are counted); 0 = no limit");
+  v("data.empty_documents", c.data.empty_documents, one_of({"error", "skip"}),
+    "text_bags: a document without a single token is an error, or skipped (and counted)");
+  v("data.text_instances", c.data.text_instances, one_of({"sentences", "tokens"}),
+    "text_bags: instance = a sentence (T token ids, padded with 0) or a single token");
   v("data.standardize", c.data.standardize, any(),
     "feature_bags: z-score every feature with the training bags' mean and std");
   v("data.test_fraction", c.data.test_fraction, closed(0.05, 0.9),
-    "feature_bags with `abmil train`: stratified share of the bags held out for testing");
+    "feature_bags, image_patches, text_bags with `abmil train`: stratified share of the bags held out for testing");
   v("data.root", c.data.root, any(), "folder with the four IDX files (.gz or plain); ${VAR} is expanded");
   v("data.target", c.data.target, closed(0, 9), "class whose presence makes a bag positive");
   v("data.protocol", c.data.protocol, one_of({"balanced", "simple"}),

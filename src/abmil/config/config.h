@@ -33,8 +33,9 @@ struct AugmentConfig {
 
 /// `data:` section: the keys of every data kind (each names its kind).
 struct DataConfig {
-  std::string kind = "mnist_bags";  ///< data kind: mnist_bags | feature_bags | image_patches
-  /// feature_bags: the CSV file (bag_id,label,f1..fD); image_patches: the CSV list of images (path,label)
+  std::string kind = "mnist_bags";  ///< data kind: mnist_bags | feature_bags | image_patches | text_bags
+  /// feature_bags: the CSV file (bag_id,label,f1..fD); image_patches: the CSV list of images (path,label);
+  /// text_bags: a folder with one subfolder per label, or a CSV list (path,label or text,label)
   std::string path = "";
   std::string image_root = "";      ///< image_patches: folder the image paths are relative to; empty = the CSV's folder
   int64_t patch_size = 32;          ///< image_patches: P, side of a square patch, pixels
@@ -42,8 +43,21 @@ struct DataConfig {
   int64_t white_level = 220;        ///< image_patches: a pixel with R, G, B all >= this is white background
   double max_white_fraction = 0.75; ///< image_patches: patches with this white share or more are dropped; 1 keeps all
   AugmentConfig augment;
+  std::string positive_folder = "pos";  ///< text_bags, folder data.path: subfolder of the label-1 documents (*.txt)
+  std::string negative_folder = "neg";  ///< text_bags, folder data.path: subfolder of the label-0 documents (*.txt)
+  std::string sentence_split = "lines"; ///< text_bags: lines (one sentence a line) | rules (rule-based, raw text)
+  /// text_bags: uses in the training documents that bring a token into the vocabulary
+  int64_t min_token_frequency = 2;
+  /// text_bags: at most this many tokens (the most frequent) besides <pad> and <unk>; 0 = no limit
+  int64_t max_vocabulary = 0;
+  int64_t max_tokens_per_sentence = 50;     ///< text_bags: T, longer sentences are truncated (and counted)
+  /// text_bags: a document keeps its first N sentences (the others are counted); 0 = all
+  int64_t max_sentences_per_document = 100;
+  std::string empty_documents = "error";    ///< text_bags: a document without a token is an error | skip (counted)
+  std::string text_instances = "sentences"; ///< text_bags: instance = a sentence ([T] token ids) | a token ([1])
   bool standardize = true;          ///< feature_bags: z-score with the training bags' statistics
-  double test_fraction = 0.2;       ///< feature_bags, `abmil train`: share of bags held out for testing
+  /// feature_bags, image_patches, text_bags with `abmil train`: share of bags held out for testing
+  double test_fraction = 0.2;
   /// Folder with the four IDX files (train/t10k images/labels, .gz or plain).
   /// `${VAR}` is expanded from the environment when the config is loaded.
   std::string root = "/usr/share/datasets/fashion-mnist";

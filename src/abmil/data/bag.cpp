@@ -5,11 +5,11 @@
 namespace abmil {
 
 torch::Tensor model_input(const BagSplit& split, const torch::Tensor& stored) {
-  if (stored.scalar_type() == torch::kFloat) return stored;
+  if (stored.scalar_type() == torch::kFloat || stored.scalar_type() == torch::kLong) return stored;
   if (stored.scalar_type() == torch::kUInt8)
     return stored.to(torch::kFloat).mul_(1.0 / (255.0 * split.pixel_std)).sub_(split.pixel_mean / split.pixel_std);
   throw std::invalid_argument("model_input: instances of split '" + split.name + "' are " +
-                              std::string(c10::toString(stored.scalar_type())) + ", not float32 or uint8");
+                              std::string(c10::toString(stored.scalar_type())) + ", not float32, uint8 or int64");
 }
 
 BagSplit make_split(std::string name, std::vector<Bag> bags, const torch::Tensor& instance_rows) {

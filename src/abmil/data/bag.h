@@ -24,7 +24,9 @@ struct Bag {
 struct BagSplit {
   std::string name;                      ///< "train", "validation", "test"
   std::vector<Bag> bags;
-  torch::Tensor instances;               ///< [N_total, ...instance shape], float32 (or uint8 pixels, see model_input)
+  /// [N_total, ...instance shape]: float32 features, uint8 pixels, or int64
+  /// token ids (text_bags, data/text_bags.h); see model_input.
+  torch::Tensor instances;
   std::vector<int64_t> offsets;          ///< size bags+1: bag b owns rows [offsets[b], offsets[b+1])
   /// uint8 instances (image patches, 0..255) become model input as
   /// (x / 255 - pixel_mean) / pixel_std (model_input); unused for float32 instances.
@@ -45,7 +47,9 @@ struct BagBatch {
 
 /// Model input of instances stored in `split`'s format: `stored` itself when
 /// float32; uint8 pixels as float32 (x / 255 - split.pixel_mean) /
-/// split.pixel_std, same shape. Throws std::invalid_argument for another dtype.
+/// split.pixel_std, same shape; int64 token ids (text_bags) passed through as
+/// they are, `stored` itself, for an encoder that starts with an embedding
+/// table. Throws std::invalid_argument for another dtype.
 torch::Tensor model_input(const BagSplit& split, const torch::Tensor& stored);
 
 /// Builds a BagSplit from bags and a function giving each instance's tensor.

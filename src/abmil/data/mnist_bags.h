@@ -50,6 +50,10 @@ struct MilData {
   BagSplit train, validation, test;
   std::vector<int64_t> instance_shape;  ///< shape of one instance, e.g. {1, 28, 28}
   std::string summary;                  ///< one line for the log
+  /// text_bags: the token of each id (0 = "<pad>", 1 = "<unk>"), built from
+  /// the training documents only; its size is the rows of an embedding
+  /// table. Empty for the other kinds. See Vocabulary in data/text.h.
+  std::vector<std::string> vocabulary;
 };
 
 /// Reads the IDX files under `data.root` (train-images-idx3-ubyte[.gz], ...),

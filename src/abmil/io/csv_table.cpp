@@ -33,6 +33,42 @@ std::vector<std::string> split_cells(std::string_view line) {
   }
 }
 
+// Cells of one line where a cell may be double-quoted (see read_csv);
+// returns the problem ("" when none).
+std::string split_quoted_cells(std::string_view line, std::vector<std::string>& cells) {
+  const auto skip_blanks = [&](size_t i) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+    return i;
+  };
+  for (size_t i = 0;;) {
+    i = skip_blanks(i);
+    if (i < line.size() && line[i] == '"') {
+      std::string cell;
+      for (++i;; ++i) {
+        if (i >= line.size()) return "quoted cell not closed on its line";
+        if (line[i] != '"') {
+          cell += line[i];
+        } else if (i + 1 < line.size() && line[i + 1] == '"') {
+          cell += '"';
+          ++i;
+        } else {
+          break;
+        }
+      }
+      i = skip_blanks(i + 1);
+      cells.push_back(std::move(cell));
+      if (i == line.size()) return "";
+      if (line[i] != ',') return "text after the closing quote of a cell";
+      ++i;
+      continue;
+    }
+    const size_t comma = line.find(',', i);
+    cells.emplace_back(trimmed(line.substr(i, comma - i)));
+    if (comma == std::string_view::npos) return "";
+    i = comma + 1;
+  }
+}
+
 }  // namespace
 
 std::runtime_error CsvTable::error(size_t row, const std::string& what) const {
@@ -79,7 +115,7 @@ int CsvTable::label(size_t row, size_t col) const {
   return static_cast<int>(v);
 }
 
-CsvTable read_csv(const std::filesystem::path& path) {
+CsvTable read_csv(const std::filesystem::path& path, bool quoted) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path.string() + ": cannot open");
   CsvTable table;
@@ -88,7 +124,12 @@ CsvTable read_csv(const std::filesystem::path& path) {
   std::string line;
   for (size_t line_no = 1; std::getline(in, line); ++line_no) {
     if (trimmed(line).empty()) continue;
-    std::vector<std::string> cells = split_cells(line);
+    std::vector<std::string> cells;
+    if (!quoted) {
+      cells = split_cells(line);
+    } else if (const std::string problem = split_quoted_cells(line, cells); !problem.empty()) {
+      throw std::runtime_error(fmt::format("{}:{}: {}", path.string(), line_no, problem));
+    }
     if (!have_header) {
       table.header = std::move(cells);
       have_header = true;

@@ -47,9 +47,16 @@ struct CsvTable {
 
 /// Reads the CSV file `path`: "\n" or "\r\n" line ends, no quoting; the first
 /// non-blank line is the header; blank lines are skipped; every cell is trimmed.
+/// With `quoted` (text_bags' document lists; off for every other caller), a
+/// cell may also be "double-quoted" on one line: inside the quotes a comma is
+/// text and "" stands for one ", the text is kept as it is (not trimmed), and
+/// only spaces or tabs may stand between the quotes and the commas; a '"'
+/// inside an unquoted cell is an ordinary character.
 /// Throws std::runtime_error "PATH: cannot open" / "PATH: read error",
 /// "PATH:1: empty file, no header" when it has no non-blank line, and
-/// "PATH:LINE: expected N cells, found M" for a row unlike the header.
-CsvTable read_csv(const std::filesystem::path& path);
+/// "PATH:LINE: expected N cells, found M" for a row unlike the header; with
+/// `quoted`, "PATH:LINE: quoted cell not closed on its line" and
+/// "PATH:LINE: text after the closing quote of a cell".
+CsvTable read_csv(const std::filesystem::path& path, bool quoted = false);
 
 }  // namespace abmil

@@ -136,6 +136,10 @@ BagSplit all_bags(const Config& config, std::string& summary) {
     summary = bags.summary;
     return std::move(bags.all);
   }
+  if (config.data.kind == "text_bags")  // else it would fall through to mnist_bags below
+    throw std::invalid_argument(
+        "cv: data.kind text_bags is not supported yet (each fold needs its own vocabulary: read_text_documents, "
+        "polarity_folds, Vocabulary::build and encode_documents in data/text_bags.h)");
   if (config.data.kind == "feature_bags") {
     const FeatureTable table = read_feature_csv(config.data.path);
     summary = fmt::format("feature_bags from {}: {} bags, {} instances of {} features", config.data.path,

@@ -103,6 +103,10 @@ RunSummary run_train(const Config& config, std::ostream& log, const std::filesys
 
   MilData data = load_data(config.data, static_cast<uint64_t>(config.experiment.seed));
   log << data.summary << "\n";
+  if (!data.vocabulary.empty())  // int64 token ids: no model.encoder takes them yet (it would fail in LibTorch)
+    throw std::invalid_argument(
+        "train: data.kind text_bags has no model yet (model.encoder needs an embedding table for token ids); the "
+        "data summary above is as far as it goes");
 
   RunSummary summary;
   if (resume_dir.empty()) {
