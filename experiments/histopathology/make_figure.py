@@ -42,7 +42,7 @@ def main():
         right = [p for p in preds if p[1] == label and (p[2] >= 0.5) == (label == 1)]
         right.sort(key=lambda p: -abs(p[2] - 0.5))
         chosen += right[:per_label]
-    fig, axes = plt.subplots(len(chosen) // 2 + len(chosen) % 2, 2, figsize=(12, 5.6 * ((len(chosen) + 1) // 2)))
+    fig, axes = plt.subplots(len(chosen) // 2 + len(chosen) % 2, 2, figsize=(12, 4.6 * ((len(chosen) + 1) // 2)))
     for ax in axes.flat:
         ax.axis("off")
     for ax, (bag, label, p) in zip(axes.flat, chosen):
