@@ -168,8 +168,9 @@ void visit_schema(Config& c, V& v) {
   v("data.pixel_mean", c.data.pixel_mean, any(), "pixel normalisation (mnist_bags, image_patches): (x/255 - mean) / std");
   v("data.pixel_std", c.data.pixel_std, above(0), "std of the input normalisation");
 
-  v("model.encoder", c.model.encoder, one_of({"lenet5", "mlp", "histo_cnn"}),
-    "instance encoder: lenet5 (digits), mlp (feature vectors) or histo_cnn (colour patches, the paper's histopathology net)");
+  v("model.encoder", c.model.encoder, one_of({"lenet5", "mlp", "histo_cnn", "text"}),
+    "instance encoder: lenet5 (digits), mlp (feature vectors), histo_cnn (colour patches, the paper's histopathology "
+    "net) or text (token embeddings, pooled per sentence by model.token_pooling)");
   v("model.hidden_dims", c.model.hidden_dims, at_least(1), "mlp: sizes of the fc layers; M is the last");
   v("model.dropout", c.model.dropout, closed(0, 0.95),
     "mlp, histo_cnn: dropout after each hidden fc layer (training only)");
@@ -177,7 +178,9 @@ void visit_schema(Config& c, V& v) {
   v("model.pooling", c.model.pooling,
     one_of({"gated_attention", "attention", "mean", "max", "instance_max", "instance_mean"}),
     "MIL pooling of the instances of a bag");
-  v("model.attention_dim", c.model.attention_dim, at_least(1), "L, hidden size of the attention network");
+  v("model.attention_dim", c.model.attention_dim, at_least(1), "L, hidden size of the attention network(s)");
+  v("model.token_pooling", c.model.token_pooling, one_of({"gated_attention", "attention", "mean", "max"}),
+    "text: pooling of the tokens of a sentence into its embedding (the bag level pools the sentences)");
   v("model.classifier", c.model.classifier, one_of({"linear"}), "bag classifier (linear: fc M -> 1)");
 
   v("train.epochs", c.train.epochs, at_least(1), "maximum number of passes over the training bags");
@@ -206,6 +209,9 @@ void visit_schema(Config& c, V& v) {
   v("cv.repeats", c.cv.repeats, at_least(1), "abmil cv: R, repeats of the K folds (new shuffles)");
   v("cv.validation_fraction", c.cv.validation_fraction, closed(0, 0.9),
     "abmil cv: stratified share of each fold's training bags held out for early stopping");
+  v("cv.split", c.cv.split, one_of({"stratified", "groups"}),
+    "abmil cv: stratified (cv.folds x cv.repeats by label) or groups (one fold per group of the data: text_bags' "
+    "cvN file-name prefixes; folds and repeats unused)");
 
   v("runtime.threads", c.runtime.threads, at_least(0), "LibTorch intra-op threads; 0 = all cores");
   v("runtime.device", c.runtime.device, one_of({"cpu", "cuda"}), "compute device");

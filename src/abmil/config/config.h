@@ -74,13 +74,15 @@ struct DataConfig {
 
 /// `model:` section.
 struct ModelConfig {
-  std::string encoder = "lenet5";   ///< instance encoder: lenet5 | mlp | histo_cnn
+  std::string encoder = "lenet5";   ///< instance encoder: lenet5 | mlp | histo_cnn | text
   std::vector<int64_t> hidden_dims = {256, 128, 64};  ///< mlp: fc sizes; M = the last
   double dropout = 0.0;             ///< mlp, histo_cnn: dropout after each hidden fc layer
   int64_t embedding_dim = 500;      ///< M, size of the instance embedding
   /// Pooling: gated_attention | attention | mean | max | instance_max | instance_mean.
   std::string pooling = "gated_attention";
   int64_t attention_dim = 128;      ///< L, hidden size of the attention network
+  /// text: pooling of a sentence's tokens: gated_attention | attention | mean | max
+  std::string token_pooling = "gated_attention";
   std::string classifier = "linear";  ///< bag classifier: linear (fc M -> 1)
 };
 
@@ -122,6 +124,9 @@ struct CvConfig {
   int64_t folds = 10;               ///< K
   int64_t repeats = 5;              ///< R
   double validation_fraction = 0.1; ///< inner validation share of each fold's training bags
+  /// stratified (K folds x R repeats, by label) | groups (one fold per group
+  /// of the data: text_bags' cvN file-name groups; folds and repeats unused)
+  std::string split = "stratified";
 };
 
 /// `runtime:` section.

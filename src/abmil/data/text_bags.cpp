@@ -69,11 +69,11 @@ BagSplit encode_documents(const std::vector<TextDocument>& documents, const std:
         const int64_t id = vocab.id(sentence[t]);
         s.unknown_tokens += id == Vocabulary::kUnk;
         ids.push_back(id);
-        if (!by_sentence) bag.source_indices.push_back(bag.size());
+        if (!by_sentence) bag.source_indices.push_back(id);  // equal ids, equal instances
       }
       if (by_sentence) {
         ids.insert(ids.end(), width - kept, Vocabulary::kPad);
-        bag.source_indices.push_back(bag.size());
+        bag.source_indices.push_back(split.offsets.back() + bag.size());  // its row: every sentence distinct
       }
     }
     bag.instance_labels.assign(bag.source_indices.size(), -1);
@@ -86,7 +86,7 @@ BagSplit encode_documents(const std::vector<TextDocument>& documents, const std:
   return split;
 }
 
-MilData load_text_bags(const DataConfig& data, uint64_t seed) {
+MilData load_text_bags(const DataConfig& data, uint64_t seed, const Vocabulary* vocabulary) {
   const TextCorpus corpus = read_text_documents(data);
   const TextInstances mode = text_instances_from_name(data.text_instances);
   const TextLimits limits = text_limits(data);
@@ -94,7 +94,9 @@ MilData load_text_bags(const DataConfig& data, uint64_t seed) {
   for (const TextDocument& d : corpus.documents) labels.push_back(d.label);
   const HeldOutPositions held = hold_out_positions(labels, data, seed, data.path);
   const Vocabulary vocab =
-      Vocabulary::build_from_positions(corpus.documents, held.train, data.min_token_frequency, data.max_vocabulary);
+      vocabulary ? *vocabulary
+                 : Vocabulary::build_from_positions(corpus.documents, held.train, data.min_token_frequency,
+                                                    data.max_vocabulary);
 
   MilData out;
   TextEncodingStats stats;
@@ -107,13 +109,15 @@ MilData load_text_bags(const DataConfig& data, uint64_t seed) {
     return whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
   };
   out.summary = fmt::format(
-      "text_bags from {}: {}; instances: {} ({}); vocabulary {} ids from the {} training documents (min frequency "
-      "{}{}), {:.2f} % of the kept tokens unknown; {} of {} sentences cut to {} tokens ({} tokens dropped), {} "
+      "text_bags from {}: {}; instances: {} ({}); vocabulary {} ids {}, {:.2f} % of the kept tokens unknown; {} of {} sentences cut to {} tokens ({} tokens dropped), {} "
       "documents cut to {} sentences ({} sentences dropped); train {}, validation {}, test {}",
       data.path, corpus.summary, data.text_instances,
       mode == TextInstances::sentences ? fmt::format("[{}] token ids", limits.max_tokens_per_sentence) : "[1] token id",
-      vocab.size(), held.train.size(), data.min_token_frequency,
-      data.max_vocabulary > 0 ? fmt::format(", at most {} tokens", data.max_vocabulary) : "",
+      vocab.size(),
+      vocabulary ? std::string("given (the trained model's)")
+                 : fmt::format("from the {} training documents (min frequency {}{})", held.train.size(),
+                               data.min_token_frequency,
+                               data.max_vocabulary > 0 ? fmt::format(", at most {} tokens", data.max_vocabulary) : ""),
       percent(stats.unknown_tokens, stats.tokens), stats.truncated_sentences, stats.sentences,
       limits.max_tokens_per_sentence, stats.dropped_tokens, stats.truncated_documents,
       limits.max_sentences_per_document > 0 ? std::to_string(limits.max_sentences_per_document) : "all",

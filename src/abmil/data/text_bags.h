@@ -37,8 +37,10 @@ struct TextEncodingStats {
 
 /// The documents at `positions` as a BagSplit named `name`, one bag per
 /// document in the order of `positions`: Bag::id = the document's position,
-/// label = its label, instance labels unknown (-1), source_indices[k] = k
-/// (instance k is text_instances(doc, limits, mode)[k]). A document keeps its
+/// label = its label, instance labels unknown (-1); instance k is
+/// text_instances(doc, limits, mode)[k]; source_indices[k] = the instance's
+/// row in `instances` (sentences: all distinct) or its token id (tokens:
+/// equal tokens are equal instances, so predict() encodes each once). A document keeps its
 /// first kept_sentences(doc, limits) sentences, each its first
 /// max_tokens_per_sentence tokens, in both modes:
 /// - sentences: instance = a sentence; `instances` int64 [N_sentences, T],
@@ -67,8 +69,10 @@ BagSplit encode_documents(const std::vector<TextDocument>& documents, const std:
 /// MilData::vocabulary = the vocabulary's tokens; the summary line reports
 /// documents, sentences, tokens, skipped empty documents, vocabulary size,
 /// unknown tokens and every truncation count.
+/// With `vocabulary` given (a trained run's vocabulary.txt, for `abmil
+/// predict`), that vocabulary is used instead of a new one.
 /// Throws DataError as read_text_documents, and "PATH: N bag(s), too few to
 /// hold out test bags ..." as hold_out_positions.
-MilData load_text_bags(const DataConfig& data, uint64_t seed);
+MilData load_text_bags(const DataConfig& data, uint64_t seed, const Vocabulary* vocabulary = nullptr);
 
 }  // namespace abmil

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -102,6 +104,32 @@ std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
     }
   }
   return out;
+}
+
+std::string token_attention_csv(const BagSplit& split, const BagPredictions& p) {
+  if (!p.inner_attention.defined()) throw std::invalid_argument("token_attention_csv: the model has no inner attention");
+  const torch::Tensor w = p.inner_attention.to(torch::kCPU, torch::kDouble).contiguous();
+  const torch::Tensor ids = split.instances.to(torch::kLong).contiguous();
+  const int64_t T = w.size(1);
+  const double* wp = w.data_ptr<double>();
+  const int64_t* ip = ids.data_ptr<int64_t>();
+  std::string out = "bag_id,instance_index,token_index,token_id,attention_weight\n";
+  for (int64_t b = 0; b < split.num_bags(); ++b)
+    for (int64_t k = 0; k < split.bags[b].size(); ++k) {
+      const int64_t row = split.offsets[b] + k;
+      for (int64_t t = 0; t < T; ++t)
+        if (ip[row * T + t] != 0)
+          out += fmt::format("{},{},{},{},{:.6g}\n", split.bags[b].id, k, t, ip[row * T + t], wp[row * T + t]);
+    }
+  return out;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": cannot read");
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
 }
 
 }  // namespace abmil

@@ -43,4 +43,14 @@ std::string predictions_csv(const BagSplit& split, const BagPredictions& predict
 /// Columns a model does not produce are left empty.
 std::string attention_csv(const BagSplit& split, const BagPredictions& predictions);
 
+/// Inner attention CSV text (text sentences: the token weights of each
+/// sentence, BagPredictions::inner_attention), one row per non-<pad> part of
+/// every instance of `split`: `bag_id,instance_index,token_index,token_id,attention_weight`
+/// (token_index: position in the sentence; the weights of one instance sum to 1).
+/// Throws std::invalid_argument when `predictions` has no inner attention.
+std::string token_attention_csv(const BagSplit& split, const BagPredictions& predictions);
+
+/// The whole contents of the file `path`. Throws std::runtime_error "PATH: cannot read".
+std::string read_file(const std::filesystem::path& path);
+
 }  // namespace abmil

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "abmil/config/config.h"
+#include "abmil/nn/pooling.h"
 
 namespace abmil {
 
@@ -76,7 +77,61 @@ torch::Tensor MlpEncoderImpl::forward(const torch::Tensor& x) {
   return h;
 }
 
-std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, const std::vector<int64_t>& shape) {
+TextEncoderImpl::TextEncoderImpl(const TextEncoderOptions& options_) : options(options_) {
+  if (options.vocabulary_size() < 2)
+    throw std::invalid_argument("TextEncoder needs a vocabulary of at least <pad> and <unk>");
+  embedding = register_module(
+      "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(options.vocabulary_size(), options.embedding_dim())
+                                            .padding_idx(0)));
+  {
+    // Small initial embeddings (Keras' uniform +-0.05 scale): with LibTorch's
+    // N(0, 1) the random part dominates a word's embedding for many epochs
+    // of Adam steps, and a review's mean of ~700 of them is noise to overfit.
+    torch::NoGradGuard no_grad;
+    embedding->weight.normal_(0.0, options.init_std());
+    embedding->weight[0].zero_();
+  }
+  token_pooling = register_module("token_pooling", make_pooling(options.token_pooling(), options.embedding_dim(),
+                                                                options.attention_dim()));
+}
+
+EncoderOutput TextEncoderImpl::encode(const torch::Tensor& x) {
+  if (x.scalar_type() != torch::kLong || x.dim() != 2)
+    throw std::invalid_argument("TextEncoder: want int64 token ids [N, T]");
+  const int64_t N = x.size(0), T = x.size(1);
+  auto drop = [&](const torch::Tensor& e) {
+    return options.dropout() > 0 ? torch::dropout(e, options.dropout(), is_training()) : e;
+  };
+  if (T == 1) return {drop(embedding->forward(x.select(1, 0))), {}};
+  const torch::Tensor mask = x.ne(0 /* Vocabulary::kPad */);
+  if (N > 0 && !mask.any(1).all().item<bool>())
+    throw std::invalid_argument("TextEncoder: a sentence row holds only <pad> ids");
+  const torch::Tensor flat = mask.reshape(-1).nonzero().squeeze(1);  // [n] positions of the tokens in [N*T]
+  const torch::Tensor ids = x.reshape(-1).index_select(0, flat);
+  const torch::Tensor sentence = flat.div(T, "floor");               // [n] non-decreasing
+  PoolingOutput p = token_pooling->forward(drop(embedding->forward(ids)), sentence, N);
+  EncoderOutput out{p.z, {}};
+  if (p.attention.defined())
+    out.inner_attention =
+        torch::zeros({N * T}, p.attention.options()).index_copy(0, flat, p.attention).view({N, T});
+  return out;
+}
+
+std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, const std::vector<int64_t>& shape,
+                                                  int64_t vocabulary_size) {
+  if (model.encoder == "text") {
+    if (shape.size() != 1 || vocabulary_size < 2)
+      throw std::invalid_argument("model.encoder text needs token-id instances and a vocabulary (data.kind text_bags)");
+    return TextEncoder(TextEncoderOptions(vocabulary_size)
+                           .embedding_dim(model.embedding_dim)
+                           .token_pooling(model.token_pooling)
+                           .attention_dim(model.attention_dim)
+                           .dropout(model.dropout))
+        .ptr();
+  }
+  if (vocabulary_size > 0)
+    throw std::invalid_argument("model.encoder " + model.encoder +
+                                " cannot take token ids (data.kind text_bags needs model.encoder text)");
   if (model.encoder == "lenet5") {
     if (shape.size() != 3 || shape[1] != shape[2] || shape[1] < 16)
       throw std::invalid_argument("model.encoder lenet5 needs square images of at least 16x16 pixels");

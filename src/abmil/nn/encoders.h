@@ -3,6 +3,7 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 #include <torch/arg.h>
@@ -13,11 +14,24 @@
 
 namespace abmil {
 
+class MilPoolingImpl;
+
+/// What an encoder gives for N instances: their embeddings and, for an
+/// encoder that pools parts of each instance (TextEncoder: the tokens of a
+/// sentence), the weights of that inner pooling.
+struct EncoderOutput {
+  torch::Tensor H;                ///< [N, M] instance embeddings h_k
+  torch::Tensor inner_attention;  ///< [N, T] weights of the parts of each instance (0 at padding), sum 1 per row; undefined when none
+};
+
 /// Base class of instance encoders, so a model can hold any of them.
 class InstanceEncoderImpl : public torch::nn::Module {
  public:
   /// x [N, ...instance shape] -> H [N, M].
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  /// forward() with the inner attention weights, when the encoder has any
+  /// (the default: none, inner_attention undefined).
+  virtual EncoderOutput encode(const torch::Tensor& x) { return {forward(x), {}}; }
   /// M, the size of one instance embedding.
   virtual int64_t embedding_dim() const = 0;
 };
@@ -94,15 +108,54 @@ class HistoCnnImpl : public InstanceEncoderImpl {
 };
 TORCH_MODULE(HistoCnn);
 
+/// Options of TextEncoder.
+struct TextEncoderOptions {
+  /* implicit */ TextEncoderOptions(int64_t vocabulary_size) : vocabulary_size_(vocabulary_size) {}
+  TORCH_ARG(int64_t, vocabulary_size);                        ///< rows of the embedding table (id 0 = <pad>)
+  TORCH_ARG(int64_t, embedding_dim) = 100;                    ///< M, size of a token and of a sentence embedding
+  TORCH_ARG(std::string, token_pooling) = "gated_attention";  ///< mean | max | attention | gated_attention
+  TORCH_ARG(int64_t, attention_dim) = 64;                     ///< L of the token-level attention network
+  TORCH_ARG(double, dropout) = 0.0;                           ///< on the token embeddings (training only)
+  TORCH_ARG(double, init_std) = 0.05;                         ///< initial embeddings ~ N(0, init_std^2), <pad> row 0
+};
+
+/// Encoder of text instances given as token ids (data.kind text_bags):
+/// - a sentence [T] (ids left-aligned, 0 = <pad> after the last token):
+///   token embeddings e_t = E[id_t] in R^M, then the MIL pooling
+///   `token_pooling` over the sentence's non-pad tokens (the same modules as
+///   the bag level, Ilse et al. 2018 eq. 8-9 over tokens), giving one
+///   sentence embedding h_k in R^M; encode() also returns the token weights;
+/// - a single token [1] (data.text_instances tokens): h_k = E[id].
+/// x int64 [N, T] -> H [N, M]. Throws std::invalid_argument for another
+/// dtype or rank, and for a row of only <pad> ids (T > 1).
+class TextEncoderImpl : public InstanceEncoderImpl {
+ public:
+  explicit TextEncoderImpl(const TextEncoderOptions& options);
+  torch::Tensor forward(const torch::Tensor& x) override { return encode(x).H; }
+  /// H [N, M] and, for T > 1 with an attention token pooling, the token
+  /// weights [N, T] (0 at <pad>, each row sums to 1).
+  EncoderOutput encode(const torch::Tensor& x) override;
+  int64_t embedding_dim() const override { return options.embedding_dim(); }
+  TextEncoderOptions options;
+
+ private:
+  torch::nn::Embedding embedding{nullptr};
+  std::shared_ptr<MilPoolingImpl> token_pooling;
+};
+TORCH_MODULE(TextEncoder);
+
 struct ModelConfig;
 
 /// The encoder of `model.encoder` for instances of `instance_shape`: lenet5
 /// (images {C, H, W}, M = model.embedding_dim), mlp (feature vectors {D},
 /// model.hidden_dims, model.dropout; M = the last hidden size) or histo_cnn
-/// (images {C, P, P}, P >= 10, M = model.embedding_dim, model.dropout).
+/// (images {C, P, P}, P >= 10, M = model.embedding_dim, model.dropout) or
+/// text (token ids {T}, `vocabulary_size` >= 2 rows, M = model.embedding_dim,
+/// model.token_pooling, L = model.attention_dim, model.dropout).
 /// Throws std::invalid_argument for an unknown name or a shape the encoder
 /// cannot take.
 std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model,
-                                                  const std::vector<int64_t>& instance_shape);
+                                                  const std::vector<int64_t>& instance_shape,
+                                                  int64_t vocabulary_size = 0);
 
 }  // namespace abmil

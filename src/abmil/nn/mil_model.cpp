@@ -6,10 +6,11 @@
 
 namespace abmil {
 
-MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape)
+MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape,
+                           int64_t vocabulary_size)
     : pooling_name(config.pooling) {
   if (config.classifier != "linear") throw std::invalid_argument("unknown model.classifier '" + config.classifier + "'");
-  encoder = register_module("encoder", make_encoder(config, instance_shape));
+  encoder = register_module("encoder", make_encoder(config, instance_shape, vocabulary_size));
   const int64_t M = encoder->embedding_dim();
   if (!is_instance_level(config.pooling))
     pooling = register_module("pooling", make_pooling(config.pooling, M, config.attention_dim));
@@ -32,7 +33,10 @@ MilOutput MilModelImpl::forward_embeddings(const torch::Tensor& H, const torch::
 }
 
 MilOutput MilModelImpl::forward(const torch::Tensor& instances, const torch::Tensor& bag_index, int64_t num_bags) {
-  return forward_embeddings(encoder->forward(instances), bag_index, num_bags);
+  EncoderOutput e = encoder->encode(instances);
+  MilOutput out = forward_embeddings(e.H, bag_index, num_bags);
+  out.inner_attention = e.inner_attention;
+  return out;
 }
 
 }  // namespace abmil

@@ -22,6 +22,9 @@ struct MilOutput {
   torch::Tensor attention_logits;  ///< [N] raw attention scores; undefined without attention
   torch::Tensor attention;         ///< [N] attention weights a_k, sum 1 per bag; undefined without attention
   torch::Tensor instance_logits;   ///< [N] instance classifier logits (instance-level poolings only)
+  /// [N, T] the encoder's inner weights (text: token weights of each sentence,
+  /// each row sums to 1); undefined for encoders without (see EncoderOutput)
+  torch::Tensor inner_attention;
 };
 
 /// theta(X) = g(sigma(f(X))): encoder f, MIL pooling sigma, classifier g (paper eq. 5).
@@ -30,11 +33,15 @@ struct MilOutput {
 /// bag logit pools the instance scores (pool_instance_logits).
 class MilModelImpl : public torch::nn::Module {
  public:
-  /// Builds the model of `config` for instances of `instance_shape`.
-  /// Throws std::invalid_argument for unknown encoder/pooling/classifier names.
-  MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape);
+  /// Builds the model of `config` for instances of `instance_shape`;
+  /// `vocabulary_size` > 0 for token-id instances (text_bags: the rows of
+  /// model.encoder text's embedding table, MilData::vocabulary.size()).
+  /// Throws std::invalid_argument for unknown encoder/pooling/classifier
+  /// names or an encoder that cannot take the instances.
+  MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape, int64_t vocabulary_size = 0);
 
-  /// instances [N, ...], bag_index [N] int64 in [0, num_bags) -> MilOutput.
+  /// instances [N, ...], bag_index [N] int64 in [0, num_bags) -> MilOutput
+  /// (with the encoder's inner_attention when it has one).
   MilOutput forward(const torch::Tensor& instances, const torch::Tensor& bag_index, int64_t num_bags);
 
   /// Pooling and classifier on given embeddings H [N, M] (used when the

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <sstream>
@@ -22,6 +23,7 @@
 #include "abmil/data/folds.h"
 #include "abmil/data/image_patches.h"
 #include "abmil/data/mnist_bags.h"
+#include "abmil/data/text_bags.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/train/run.h"
 #include "abmil/train/trainer.h"
@@ -39,6 +41,43 @@ uint64_t fold_seed(uint64_t seed, int64_t repeat, int64_t fold) {
   seq.generate(out, out + 2);
   return (static_cast<uint64_t>(out[0]) << 32) | out[1];
 }
+
+namespace {
+
+/// Trains `data` (its train/validation/test splits and instance shape set)
+/// as fold `fold` from `seed`, writes its test predictions and attention
+/// when asked, and returns its result; t0: when the fold started.
+FoldResult fit_fold(const Config& config, const MilData& data, const Fold& fold, uint64_t seed,
+                    const fs::path& run_dir, std::chrono::steady_clock::time_point t0) {
+  Config fold_config = config;
+  fold_config.experiment.seed = static_cast<int64_t>(seed >> 1);
+  torch::manual_seed(seed);
+  MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()));
+  const TrainResult trained = fit(model, data, fold_config, torch::kCPU);
+  const BagPredictions test = predict(model, data.test, config.eval.max_instances_per_pass, torch::kCPU);
+  if (!run_dir.empty() && config.output.save_attention) {
+    const std::string name = fmt::format("r{}_f{}", fold.repeat, fold.fold);
+    write_file_atomic(run_dir / "predictions" / (name + ".csv"), predictions_csv(data.test, test));
+    write_file_atomic(run_dir / "attention" / (name + ".csv"), attention_csv(data.test, test));
+    if (test.inner_attention.defined())
+      write_file_atomic(run_dir / "attention" / (name + "_tokens.csv"), token_attention_csv(data.test, test));
+  }
+
+  FoldResult r;
+  r.repeat = fold.repeat;
+  r.fold = fold.fold;
+  r.train_bags = data.train.num_bags();
+  r.validation_bags = data.validation.num_bags();
+  r.test_bags = data.test.num_bags();
+  r.best_epoch = trained.best_epoch;
+  r.epochs_run = trained.epochs_run;
+  r.loss = test.loss;
+  r.metrics = classification_metrics(test.probabilities, test.labels, config.eval.threshold);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace
 
 FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold, const fs::path& run_dir) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -58,31 +97,28 @@ FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold,
   std::vector<int64_t> shape = all.instances.sizes().vec();
   shape.erase(shape.begin());
   data.instance_shape = shape;
+  return fit_fold(config, data, fold, seed, run_dir, t0);
+}
 
-  Config fold_config = config;
-  fold_config.experiment.seed = static_cast<int64_t>(seed >> 1);
-  torch::manual_seed(seed);
-  MilModel model(config.model, data.instance_shape);
-  const TrainResult trained = fit(model, data, fold_config, torch::kCPU);
-  const BagPredictions test = predict(model, data.test, config.eval.max_instances_per_pass, torch::kCPU);
-  if (!run_dir.empty() && config.output.save_attention) {
-    const std::string name = fmt::format("r{}_f{}.csv", fold.repeat, fold.fold);
-    write_file_atomic(run_dir / "predictions" / name, predictions_csv(data.test, test));
-    write_file_atomic(run_dir / "attention" / name, attention_csv(data.test, test));
-  }
-
-  FoldResult r;
-  r.repeat = fold.repeat;
-  r.fold = fold.fold;
-  r.train_bags = data.train.num_bags();
-  r.validation_bags = data.validation.num_bags();
-  r.test_bags = data.test.num_bags();
-  r.best_epoch = trained.best_epoch;
-  r.epochs_run = trained.epochs_run;
-  r.loss = test.loss;
-  r.metrics = classification_metrics(test.probabilities, test.labels, config.eval.threshold);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+FoldResult run_text_fold(const Config& config, const TextCorpus& corpus, const Fold& fold, const fs::path& run_dir) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t seed = fold_seed(static_cast<uint64_t>(config.experiment.seed), fold.repeat, fold.fold);
+  std::vector<int> labels;
+  for (const TextDocument& d : corpus.documents) labels.push_back(d.label);
+  auto [fit_pos, val_pos] = stratified_split(fold.train, labels, config.cv.validation_fraction, seed);
+  const Vocabulary vocab = Vocabulary::build_from_positions(corpus.documents, fit_pos, config.data.min_token_frequency,
+                                                            config.data.max_vocabulary);
+  const TextLimits limits = text_limits(config.data);
+  const TextInstances mode = text_instances_from_name(config.data.text_instances);
+  MilData data;
+  data.train = encode_documents(corpus.documents, fit_pos, vocab, limits, mode, "train");
+  data.validation = encode_documents(corpus.documents, val_pos, vocab, limits, mode, "validation");
+  data.test = encode_documents(corpus.documents, fold.test, vocab, limits, mode, "test");
+  data.instance_shape = {mode == TextInstances::sentences ? limits.max_tokens_per_sentence : 1};
+  data.vocabulary = vocab.tokens();
+  if (!run_dir.empty())
+    write_file_atomic(run_dir / "vocabulary" / fmt::format("r{}_f{}.txt", fold.repeat, fold.fold), vocab.to_text());
+  return fit_fold(config, data, fold, seed, run_dir, t0);
 }
 
 namespace {
@@ -129,29 +165,54 @@ fs::path fold_file(const fs::path& run_dir, const Fold& f) {
   return run_dir / "folds" / fmt::format("r{}_f{}.json", f.repeat, f.fold);
 }
 
-/// All bags of the config's data set, as one split.
-BagSplit all_bags(const Config& config, std::string& summary) {
+/// The data of a cv run: every bag as one split, or (text_bags) the
+/// documents, encoded per fold with the fold's own vocabulary.
+struct CvData {
+  BagSplit all;
+  std::optional<TextCorpus> corpus;
+  std::string summary;
+  std::vector<int> labels;
+};
+
+/// Every bag of the config's data set (and the folds' labels).
+CvData cv_data(const Config& config) {
+  CvData d;
+  if (config.data.kind == "text_bags") {
+    d.corpus = read_text_documents(config.data);
+    d.summary = "text_bags from " + config.data.path + ": " + d.corpus->summary +
+                " (vocabulary built per fold from its training documents)";
+    for (const TextDocument& doc : d.corpus->documents) d.labels.push_back(doc.label);
+    return d;
+  }
   if (config.data.kind == "image_patches") {
     ImagePatchBags bags = load_image_patch_bags(config.data);
-    summary = bags.summary;
-    return std::move(bags.all);
-  }
-  if (config.data.kind == "text_bags")  // else it would fall through to mnist_bags below
-    throw std::invalid_argument(
-        "cv: data.kind text_bags is not supported yet (each fold needs its own vocabulary: read_text_documents, "
-        "polarity_folds, Vocabulary::build and encode_documents in data/text_bags.h)");
-  if (config.data.kind == "feature_bags") {
+    d.summary = bags.summary;
+    d.all = std::move(bags.all);
+  } else if (config.data.kind == "feature_bags") {
     const FeatureTable table = read_feature_csv(config.data.path);
-    summary = fmt::format("feature_bags from {}: {} bags, {} instances of {} features", config.data.path,
-                          table.num_bags(), table.num_rows(), table.dim);
-    return feature_table_split(table);
+    d.summary = fmt::format("feature_bags from {}: {} bags, {} instances of {} features", config.data.path,
+                            table.num_bags(), table.num_rows(), table.dim);
+    d.all = feature_table_split(table);
+  } else {  // mnist_bags: cross-validate over the drawn training bags
+    MilData m = load_mnist_bags(config.data, static_cast<uint64_t>(config.experiment.seed));
+    std::vector<int64_t> pos(m.train.num_bags());
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int64_t>(i);
+    d.summary = m.summary + " (cross-validating the training bags)";
+    d.all = select_bags(m.train, pos, "all");
   }
-  // mnist_bags: cross-validate over the drawn training bags
-  MilData d = load_mnist_bags(config.data, static_cast<uint64_t>(config.experiment.seed));
-  std::vector<int64_t> pos(d.train.num_bags());
-  for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int64_t>(i);
-  summary = d.summary + " (cross-validating the training bags)";
-  return select_bags(d.train, pos, "all");
+  for (const Bag& b : d.all.bags) d.labels.push_back(b.label);
+  return d;
+}
+
+/// The folds of config.cv over `d`.
+std::vector<Fold> cv_folds(const Config& config, const CvData& d) {
+  if (config.cv.split == "groups") {
+    if (!d.corpus)
+      throw std::invalid_argument("cv.split groups: data.kind " + config.data.kind +
+                                  " has no groups (only text_bags: the cvN prefixes of the file names)");
+    return polarity_folds(d.corpus->documents);
+  }
+  return stratified_kfold(d.labels, config.cv.folds, config.cv.repeats, static_cast<uint64_t>(config.experiment.seed));
 }
 
 /// Starts `exe args...` and returns its pid. Throws std::runtime_error on failure.
@@ -203,12 +264,9 @@ std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& 
              std::max<int64_t>(1, is_worker ? jobs : 1));
   configure_runtime(jobs > 1 && !is_worker ? 1 : threads);
 
-  std::string summary_line;
-  const BagSplit all = all_bags(config, summary_line);
-  std::vector<int> labels;
-  for (const Bag& b : all.bags) labels.push_back(b.label);
-  const std::vector<Fold> folds =
-      stratified_kfold(labels, config.cv.folds, config.cv.repeats, static_cast<uint64_t>(config.experiment.seed));
+  const CvData data = cv_data(config);
+  const std::string& summary_line = data.summary;
+  const std::vector<Fold> folds = cv_folds(config, data);
 
   fs::path run_dir;
   if (is_worker) {
@@ -229,8 +287,11 @@ std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& 
     run_dir = create_run_dir(config.output.dir, config.experiment.name);
     write_file_atomic(run_dir / "config.yaml", config_to_yaml(config));
     log << summary_line << "\n"
-        << fmt::format("run directory {} | {} repeats x {} folds | {} job(s)\n", run_dir.string(), config.cv.repeats,
-                       config.cv.folds, jobs)
+        << fmt::format("run directory {} | {} | {} job(s)\n", run_dir.string(),
+                       config.cv.split == "groups"
+                           ? fmt::format("{} folds by group", folds.size())
+                           : fmt::format("{} repeats x {} folds", config.cv.repeats, config.cv.folds),
+                       jobs)
         << std::flush;
   }
 
@@ -251,7 +312,8 @@ std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& 
       if (is_worker && static_cast<int64_t>(i) % jobs != worker) continue;
       const fs::path file = fold_file(run_dir, folds[i]);
       if (fs::exists(file)) continue;  // finished before
-      const FoldResult r = run_fold(config, all, folds[i], run_dir);
+      const FoldResult r = data.corpus ? run_text_fold(config, *data.corpus, folds[i], run_dir)
+                                       : run_fold(config, data.all, folds[i], run_dir);
       write_file_atomic(file, fold_json(r).dump() + "\n");
       log << fmt::format("repeat {} fold {}: accuracy {:.4f} auc {:.4f}  ({} epochs, {:.1f} s)\n", r.repeat + 1,
                          r.fold + 1, r.metrics.accuracy, r.metrics.auc, r.epochs_run, r.seconds)

@@ -16,6 +16,7 @@ namespace abmil {
 struct Config;
 struct BagSplit;
 struct Fold;
+struct TextCorpus;
 
 /// Test results of one fold.
 struct FoldResult {
@@ -48,12 +49,24 @@ uint64_t fold_seed(uint64_t seed, int64_t repeat, int64_t fold);
 FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold,
                     const std::filesystem::path& run_dir = {});
 
+/// run_fold for text bags: fold.train and fold.test are positions in
+/// `corpus.documents`; the inner validation split is drawn as in run_fold,
+/// the Vocabulary is built from the fold's fitting documents only
+/// (data.min_token_frequency, data.max_vocabulary; saved to
+/// RUN_DIR/vocabulary/r<R>_f<K>.txt) and the three splits are encoded with
+/// it (encode_documents). With output.save_attention the token weights go
+/// to RUN_DIR/attention/r<R>_f<K>_tokens.csv (token_attention_csv) as well.
+/// Throws as run_fold and encode_documents.
+FoldResult run_text_fold(const Config& config, const TextCorpus& corpus, const Fold& fold,
+                         const std::filesystem::path& run_dir = {});
+
 /// Summary of every metric (loss, accuracy, error, precision, recall, f1,
 /// auc) over the folds; NaN values (an undefined AUC) are left out of n.
 std::map<std::string, MetricSummary> summarize(const std::vector<FoldResult>& folds);
 
 /// The whole `abmil cv` job: R x K folds of config.cv over the bags of the
-/// data (feature_bags: the CSV), each fold's result written to
+/// data (feature_bags: the CSV; cv.split groups: one fold per group of the
+/// data, text_bags only: polarity_folds), each fold's result written to
 /// RUN/folds/r<R>_f<K>.json as it finishes (after its attention and
 /// predictions files, see run_fold) (a fold already there is not run
 /// again), then RUN/folds.csv, RUN/cv_run.json (wall time) and

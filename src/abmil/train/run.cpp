@@ -14,6 +14,7 @@
 #include "abmil/config/config.h"
 #include "abmil/data/feature_bags.h"
 #include "abmil/data/mnist_bags.h"
+#include "abmil/data/text_bags.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/train/checkpoint.h"
 #include "abmil/train/trainer.h"
@@ -69,8 +70,11 @@ SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const
   e.json["bags"] = split.num_bags();
   e.json["seconds"] = e.seconds;
   write_file_atomic(dir / "predictions" / (split.name + ".csv"), predictions_csv(split, p));
-  if (config.output.save_attention)
+  if (config.output.save_attention) {
     write_file_atomic(dir / "attention" / (split.name + ".csv"), attention_csv(split, p));
+    if (p.inner_attention.defined())
+      write_file_atomic(dir / "attention" / (split.name + "_tokens.csv"), token_attention_csv(split, p));
+  }
   return e;
 }
 
@@ -103,24 +107,23 @@ RunSummary run_train(const Config& config, std::ostream& log, const std::filesys
 
   MilData data = load_data(config.data, static_cast<uint64_t>(config.experiment.seed));
   log << data.summary << "\n";
-  if (!data.vocabulary.empty())  // int64 token ids: no model.encoder takes them yet (it would fail in LibTorch)
-    throw std::invalid_argument(
-        "train: data.kind text_bags has no model yet (model.encoder needs an embedding table for token ids); the "
-        "data summary above is as far as it goes");
+
+  // The model first: a model that cannot take the data fails before a run directory is made.
+  torch::manual_seed(static_cast<uint64_t>(config.experiment.seed));
+  MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()));
+  model->to(device);
 
   RunSummary summary;
   if (resume_dir.empty()) {
     summary.run_dir = create_run_dir(config.output.dir, config.experiment.name);
     write_file_atomic(summary.run_dir / "config.yaml", config_to_yaml(config));
+    if (!data.vocabulary.empty())  // text_bags: the token ids of the model's embedding table
+      write_file_atomic(summary.run_dir / "vocabulary.txt", Vocabulary::from_tokens(data.vocabulary).to_text());
   } else {
     summary.run_dir = resume_dir;
   }
   log << fmt::format("run directory {} | {} threads | device {}\n", summary.run_dir.string(), threads,
                      config.runtime.device);
-
-  torch::manual_seed(static_cast<uint64_t>(config.experiment.seed));
-  MilModel model(config.model, data.instance_shape);
-  model->to(device);
 
   FitOptions options;
   options.on_epoch = [&](const EpochLog& t, const EpochLog* v) {
@@ -187,9 +190,18 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const Co
     throw std::runtime_error(checkpoint.string() + ": no checkpoint (was the run trained with output.save_checkpoint?)");
   configure_runtime(data_config.runtime.threads);
   const torch::Device device = pick_device(data_config.runtime.device);
-  MilData data = load_data(data_config.data, static_cast<uint64_t>(data_config.experiment.seed));
+  MilData data;
+  if (data_config.data.kind == "text_bags") {  // the token ids of the trained model, not a new vocabulary
+    const std::filesystem::path vocabulary = run_dir / "vocabulary.txt";
+    if (!std::filesystem::is_regular_file(vocabulary))
+      throw std::runtime_error(vocabulary.string() + ": missing (a text_bags run saves its vocabulary there)");
+    const Vocabulary fixed = Vocabulary::from_text(read_file(vocabulary), vocabulary.string());
+    data = load_text_bags(data_config.data, static_cast<uint64_t>(data_config.experiment.seed), &fixed);
+  } else {
+    data = load_data(data_config.data, static_cast<uint64_t>(data_config.experiment.seed));
+  }
   log << data.summary << "\n";
-  MilModel model(trained.model, data.instance_shape);
+  MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()));
   try {
     torch::load(model, checkpoint.string());
   } catch (const c10::Error& e) {

@@ -52,10 +52,11 @@ std::vector<std::vector<int64_t>> pooling_groups(const BagSplit& split, int64_t 
 }
 
 /// Instance embeddings H [N, M] of the bags at `positions`, N their total
-/// size. Each distinct source instance is encoded once (make_split copies
-/// row source_indices[k], so equal sources hold equal data), in forward
-/// passes of at most `chunk` instances (every instance when !deduplicate).
-torch::Tensor encode_bags(MilModel& model, const BagSplit& split, const std::vector<int64_t>& positions,
+/// size, with the encoder's inner attention [N, T] when it has one. Each
+/// distinct source instance is encoded once (make_split copies row
+/// source_indices[k], so equal sources hold equal data), in forward passes of
+/// at most `chunk` instances (every instance when !deduplicate).
+EncoderOutput encode_bags(MilModel& model, const BagSplit& split, const std::vector<int64_t>& positions,
                           int64_t chunk, torch::Device device, bool deduplicate) {
   std::vector<int64_t> rows, inverse;  // rows: one split row per distinct source; inverse: instance -> rows slot
   std::unordered_map<int64_t, int64_t> slot_of_source;
@@ -69,13 +70,20 @@ torch::Tensor encode_bags(MilModel& model, const BagSplit& split, const std::vec
     }
   }
   const torch::Tensor row_index = torch::tensor(rows, torch::kLong);
-  std::vector<torch::Tensor> parts;
+  std::vector<torch::Tensor> parts, inner_parts;
   for (int64_t begin = 0; begin < row_index.size(0); begin += chunk) {
     const torch::Tensor x = split.instances.index_select(0, row_index.narrow(0, begin, std::min(chunk, row_index.size(0) - begin)));
-    parts.push_back(model->encoder->forward(model_input(split, x).to(device)));
+    EncoderOutput e = model->encoder->encode(model_input(split, x).to(device));
+    parts.push_back(e.H);
+    if (e.inner_attention.defined()) inner_parts.push_back(e.inner_attention);
   }
-  const torch::Tensor H_distinct = parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
-  return H_distinct.index_select(0, torch::tensor(inverse, torch::kLong).to(device));
+  const torch::Tensor index = torch::tensor(inverse, torch::kLong).to(device);
+  auto gather = [&](const std::vector<torch::Tensor>& p) {
+    return (p.size() == 1 ? p[0] : torch::cat(p, 0)).index_select(0, index);
+  };
+  EncoderOutput out{gather(parts), {}};
+  if (!inner_parts.empty()) out.inner_attention = gather(inner_parts);
+  return out;
 }
 
 /// Every parameter, then every buffer, of `m` (the tensors themselves, not copies).
@@ -134,9 +142,11 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
   torch::NoGradGuard no_grad;
   model->eval();
   BagPredictions out;
-  std::vector<torch::Tensor> logits, attention, attention_logits, instance_logits;
+  std::vector<torch::Tensor> logits, attention, attention_logits, instance_logits, inner_attention;
   for (const auto& group : pooling_groups(split, kPoolingGroupInstances)) {
-    const torch::Tensor H = encode_bags(model, split, group, chunk, device, deduplicate);
+    const EncoderOutput e = encode_bags(model, split, group, chunk, device, deduplicate);
+    const torch::Tensor& H = e.H;
+    if (e.inner_attention.defined()) inner_attention.push_back(e.inner_attention.cpu());
     std::vector<int64_t> bag_index;
     for (size_t b = 0; b < group.size(); ++b) bag_index.insert(bag_index.end(), split.bags[group[b]].size(), b);
     MilOutput o = model->forward_embeddings(H, torch::tensor(bag_index, torch::kLong).to(device),
@@ -162,6 +172,7 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
     out.attention_logits = torch::cat(attention_logits);
   }
   if (!instance_logits.empty()) out.instance_probabilities = torch::sigmoid(torch::cat(instance_logits));
+  if (!inner_attention.empty()) out.inner_attention = torch::cat(inner_attention);
   return out;
 }
 

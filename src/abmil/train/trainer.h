@@ -24,6 +24,9 @@ struct BagPredictions {
   torch::Tensor attention;            ///< [N_total] a_k aligned with split.instances rows; undefined without attention
   torch::Tensor attention_logits;     ///< [N_total] raw scores before the softmax; undefined without attention
   torch::Tensor instance_probabilities;  ///< [N_total] sigm(s_k) of instance-level poolings; else undefined
+  /// [N_total, T] the encoder's inner weights (text: token weights of each
+  /// sentence, 0 at <pad>); undefined for encoders without
+  torch::Tensor inner_attention;
 };
 
 /// Bags pooled together in one evaluation group hold at most this many

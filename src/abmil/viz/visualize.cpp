@@ -14,8 +14,12 @@
 #include "abmil/config/config.h"
 #include "abmil/data/image_patches.h"
 #include "abmil/data/mnist_bags.h"
+#include "abmil/data/text.h"
+#include "abmil/io/run_dir.h"
 #include "abmil/io/csv_table.h"
 #include "abmil/viz/attention_images.h"
+#include "abmil/viz/report.h"
+#include "abmil/viz/text_html.h"
 
 namespace abmil {
 
@@ -160,12 +164,98 @@ std::vector<std::filesystem::path> visualize_images(const std::filesystem::path&
   return written;
 }
 
+/// Token weights of attention/<stem>_tokens.csv (token_attention_csv): per
+/// bag id, per instance, the weights in token order. Throws
+/// std::runtime_error naming the file and line for a bad header, a
+/// malformed row or tokens out of order.
+std::map<int64_t, std::vector<std::vector<double>>> read_token_attention_csv(const std::filesystem::path& path) {
+  const CsvTable t = read_csv(path);
+  if (t.header != std::vector<std::string>{"bag_id", "instance_index", "token_index", "token_id", "attention_weight"})
+    throw std::runtime_error(path.string() + ":1: unexpected header");
+  std::map<int64_t, std::vector<std::vector<double>>> out;
+  for (size_t row = 0; row < t.rows.size(); ++row) {
+    auto& bag = out[t.integer(row, 0)];
+    const int64_t k = t.integer(row, 1), token = t.integer(row, 2);
+    if (k < 0 || k > static_cast<int64_t>(bag.size())) throw t.error(row, "instance_index out of order");
+    if (k == static_cast<int64_t>(bag.size())) bag.emplace_back();
+    if (k + 1 != static_cast<int64_t>(bag.size()) || token != static_cast<int64_t>(bag[k].size()))
+      throw t.error(row, "token_index out of order");
+    const double w = t.number(row, 4);
+    if (std::isnan(w)) throw t.error(row, "empty attention_weight");
+    bag[k].push_back(w);
+  }
+  return out;
+}
+
+/// visualize_run for data.kind text_bags: one HTML page per test document and an index.
+std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& run_dir, const Config& cfg,
+                                                  std::ostream& log) {
+  const std::vector<std::filesystem::path> files = attention_files(run_dir);
+  if (files.empty())
+    throw std::runtime_error((run_dir / "attention").string() +
+                             ": no test.csv or r0_f0.csv (run `abmil train` or `abmil cv` with output.save_attention)");
+  const TextCorpus corpus = read_text_documents(cfg.data);
+  const TextLimits limits = text_limits(cfg.data);
+  const TextInstances mode = text_instances_from_name(cfg.data.text_instances);
+  const std::filesystem::path dir = run_dir / "visualize";
+  std::vector<std::filesystem::path> written;
+  std::string index;
+  std::map<int64_t, std::filesystem::path> file_of;
+  for (const auto& f : files) {
+    bool has_attention = false;
+    const std::map<int64_t, BagRecord> records = read_attention_csv(f, has_attention);
+    const std::filesystem::path token_file = f.parent_path() / (f.stem().string() + "_tokens.csv");
+    const auto tokens = std::filesystem::is_regular_file(token_file)
+                            ? read_token_attention_csv(token_file)
+                            : std::map<int64_t, std::vector<std::vector<double>>>{};
+    for (const auto& [id, r] : records) {
+      if (file_of.count(id))
+        throw std::runtime_error(fmt::format("{}: bag {} is also in {}", f.string(), id, file_of.at(id).string()));
+      file_of[id] = f;
+      if (id < 0 || id >= static_cast<int64_t>(corpus.documents.size()))
+        throw std::runtime_error(fmt::format("{}: bag {} is not a document of {} ({} documents)", f.string(), id,
+                                             cfg.data.path, corpus.documents.size()));
+      const TextDocument& doc = corpus.documents[id];
+      TextBagWeights w;
+      for (const InstanceRecord& x : r.instances) w.instances.push_back(x.weight);
+      if (std::all_of(w.instances.begin(), w.instances.end(), [](double x) { return x < 0; })) w.instances.clear();
+      if (const auto it = tokens.find(id); it != tokens.end()) w.tokens = it->second;
+      const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
+      const std::string heading = fmt::format("{}  label {}  P(positive) {:.3f}  {}", doc.name, r.label, r.probability,
+                                              correct ? "correct" : "WRONG");
+      std::string page;
+      try {
+        page = text_document_html(doc, limits, mode, w, heading);
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(fmt::format("{}: bag {} does not match {} (was the data or a limit changed?): {}",
+                                             f.string(), id, doc.name, e.what()));
+      }
+      std::string stem = doc.name;
+      std::replace(stem.begin(), stem.end(), '/', '_');
+      if (const auto dot = stem.rfind('.'); dot != std::string::npos && dot > 0) stem.erase(dot);
+      written.push_back(dir / (stem + ".html"));
+      write_file_atomic(written.back(), page);
+      index += fmt::format("<tr><td><a href=\"{0}.html\">{1}</a></td><td>{2}</td><td>{3:.3f}</td><td>{4}</td></tr>\n",
+                           html_escape(stem), html_escape(doc.name), r.label, r.probability,
+                           correct ? "correct" : "<b>WRONG</b>");
+    }
+  }
+  written.push_back(dir / "index.html");
+  write_file_atomic(written.back(),
+                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>test documents</title></head><body>"
+                    "<table>\n<tr><th>document</th><th>label</th><th>P(positive)</th><th></th></tr>\n" +
+                        index + "</table></body></html>\n");
+  log << fmt::format("wrote {} HTML pages ({} documents) under {}\n", written.size(), file_of.size(), dir.string());
+  return written;
+}
+
 }  // namespace
 
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
                                                  const VisualizeOptions& options, std::ostream& log) {
   const Config cfg = load_config((run_dir / "config.yaml").string());
   if (cfg.data.kind == "image_patches") return visualize_images(run_dir, cfg, options, log);
+  if (cfg.data.kind == "text_bags") return visualize_text(run_dir, cfg, log);
   if (cfg.data.kind != "mnist_bags")
     throw std::runtime_error("visualize: data.kind " + cfg.data.kind +
                              " has no image instances to draw; its attention weights are in attention/test.csv");

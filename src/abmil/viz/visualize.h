@@ -35,6 +35,14 @@ struct VisualizeOptions {
 /// `<image stem>_top<k>.png` (top_k_montage of its k highest-weighted
 /// patches, weights min-max rescaled too), as the paper's Fig. 5. Throws std::runtime_error when there is
 /// no attention file or a bag does not match the re-tiled images.
+///
+/// data.kind text_bags (train or cv, files as for image_patches, with the
+/// token weights of attention/<stem>_tokens.csv when there): for every test
+/// document `<folder>_<file stem>.html` (text_document_html: sentences
+/// shaded by their weights, tokens inside them by theirs) and `index.html`
+/// (one row per document: label, probability, correct or not). Throws
+/// std::runtime_error naming the file when a bag does not match the
+/// re-read documents.
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
                                                  const VisualizeOptions& options, std::ostream& log);
 
