@@ -93,6 +93,24 @@ TEST(Pooling, AttentionWithoutGateIsEquation8) {
   EXPECT_TRUE(torch::allclose(out.z, torch::matmul(torch::softmax(s, 0).unsqueeze(0), H), 1e-5, 1e-6));
 }
 
+TEST(Pooling, AttentionDropoutDropsWeightsOnlyInTraining) {
+  // H = identity rows, so z_m = c_m a_m with c_m in {0, 1 / (1 - p)} per instance.
+  GatedAttentionPooling pool(GatedAttentionPoolingOptions(6).attention_dim(4).dropout(0.5));
+  torch::manual_seed(1);
+  const torch::Tensor H = torch::eye(6);
+  const torch::Tensor bag = torch::zeros({6}, torch::kLong);
+  pool->train();
+  const PoolingOutput tr = pool->forward(H, bag, 1);
+  EXPECT_NEAR(tr.attention.sum().item<double>(), 1.0, 1e-6);  // the recorded weights stay the softmax
+  const torch::Tensor c = tr.z[0] / tr.attention;
+  EXPECT_TRUE(torch::all(c.eq(0) | (c - 2).abs().lt(1e-5)).item<bool>()) << c;
+  EXPECT_GT(c.eq(0).sum().item<int64_t>(), 0);  // seed 1 drops some of the 6
+  EXPECT_LT(c.eq(0).sum().item<int64_t>(), 6);
+  pool->eval();
+  const PoolingOutput ev = pool->forward(H, bag, 1);
+  EXPECT_TRUE(torch::allclose(ev.z[0], ev.attention));
+}
+
 TEST(Pooling, ShapesAndPermutationInvariance) {
   torch::manual_seed(1);
   const int64_t M = 6;

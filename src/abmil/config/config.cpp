@@ -179,6 +179,8 @@ void visit_schema(Config& c, V& v) {
     one_of({"gated_attention", "attention", "mean", "max", "instance_max", "instance_mean"}),
     "MIL pooling of the instances of a bag");
   v("model.attention_dim", c.model.attention_dim, at_least(1), "L, hidden size of the attention network(s)");
+  v("model.attention_dropout", c.model.attention_dropout, closed(0, 0.95),
+    "dropout on the attention weights a_k in training (both levels of text models); 0 = none, as the paper");
   v("model.token_pooling", c.model.token_pooling, one_of({"gated_attention", "attention", "mean", "max"}),
     "text: pooling of the tokens of a sentence into its embedding (the bag level pools the sentences)");
   v("model.classifier", c.model.classifier, one_of({"linear"}), "bag classifier (linear: fc M -> 1)");

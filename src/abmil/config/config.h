@@ -81,6 +81,7 @@ struct ModelConfig {
   /// Pooling: gated_attention | attention | mean | max | instance_max | instance_mean.
   std::string pooling = "gated_attention";
   int64_t attention_dim = 128;      ///< L, hidden size of the attention network
+  double attention_dropout = 0.0;   ///< dropout on the attention weights in training (AttentionPoolingOptions::dropout)
   /// text: pooling of a sentence's tokens: gated_attention | attention | mean | max
   std::string token_pooling = "gated_attention";
   std::string classifier = "linear";  ///< bag classifier: linear (fc M -> 1)

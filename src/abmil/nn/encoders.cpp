@@ -92,7 +92,7 @@ TextEncoderImpl::TextEncoderImpl(const TextEncoderOptions& options_) : options(o
     embedding->weight[0].zero_();
   }
   token_pooling = register_module("token_pooling", make_pooling(options.token_pooling(), options.embedding_dim(),
-                                                                options.attention_dim()));
+                                                                options.attention_dim(), options.attention_dropout()));
 }
 
 EncoderOutput TextEncoderImpl::encode(const torch::Tensor& x) {
@@ -126,7 +126,8 @@ std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, cons
                            .embedding_dim(model.embedding_dim)
                            .token_pooling(model.token_pooling)
                            .attention_dim(model.attention_dim)
-                           .dropout(model.dropout))
+                           .dropout(model.dropout)
+                           .attention_dropout(model.attention_dropout))
         .ptr();
   }
   if (vocabulary_size > 0)

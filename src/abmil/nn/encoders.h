@@ -116,6 +116,7 @@ struct TextEncoderOptions {
   TORCH_ARG(std::string, token_pooling) = "gated_attention";  ///< mean | max | attention | gated_attention
   TORCH_ARG(int64_t, attention_dim) = 64;                     ///< L of the token-level attention network
   TORCH_ARG(double, dropout) = 0.0;                           ///< on the token embeddings (training only)
+  TORCH_ARG(double, attention_dropout) = 0.0;                 ///< token-level AttentionPoolingOptions::dropout
   TORCH_ARG(double, init_std) = 0.05;                         ///< initial embeddings ~ N(0, init_std^2), <pad> row 0
 };
 

@@ -13,7 +13,7 @@ MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>
   encoder = register_module("encoder", make_encoder(config, instance_shape, vocabulary_size));
   const int64_t M = encoder->embedding_dim();
   if (!is_instance_level(config.pooling))
-    pooling = register_module("pooling", make_pooling(config.pooling, M, config.attention_dim));
+    pooling = register_module("pooling", make_pooling(config.pooling, M, config.attention_dim, config.attention_dropout));
   classifier = register_module("classifier", torch::nn::Linear(M, 1));
 }
 

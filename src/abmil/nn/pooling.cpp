@@ -29,7 +29,10 @@ PoolingOutput AttentionPoolingImpl::forward(const torch::Tensor& H, const torch:
   PoolingOutput out;
   out.attention_logits = scores(H);                                          // [N]
   out.attention = segment_softmax(out.attention_logits, bag_index, num_bags);  // [N]
-  out.z = segment_sum(out.attention.unsqueeze(1) * H, bag_index, num_bags);   // [B, M]
+  const torch::Tensor a = options.dropout() > 0 && is_training()
+                              ? torch::dropout(out.attention, options.dropout(), true)
+                              : out.attention;
+  out.z = segment_sum(a.unsqueeze(1) * H, bag_index, num_bags);  // [B, M]
   return out;
 }
 
@@ -59,13 +62,12 @@ torch::Tensor pool_instance_logits(const torch::Tensor& s, const torch::Tensor& 
 }
 
 std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim,
-                                             int64_t attention_dim) {
+                                             int64_t attention_dim, double attention_dropout) {
   if (pooling == "mean") return MeanPooling().ptr();
   if (pooling == "max") return MaxPooling().ptr();
-  if (pooling == "attention")
-    return AttentionPooling(AttentionPoolingOptions(embedding_dim).attention_dim(attention_dim)).ptr();
-  if (pooling == "gated_attention")
-    return GatedAttentionPooling(GatedAttentionPoolingOptions(embedding_dim).attention_dim(attention_dim)).ptr();
+  const auto options = AttentionPoolingOptions(embedding_dim).attention_dim(attention_dim).dropout(attention_dropout);
+  if (pooling == "attention") return AttentionPooling(options).ptr();
+  if (pooling == "gated_attention") return GatedAttentionPooling(options).ptr();
   throw std::invalid_argument("make_pooling: unknown embedding-level pooling '" + pooling + "'");
 }
 

@@ -57,6 +57,10 @@ struct AttentionPoolingOptions {
   /* implicit */ AttentionPoolingOptions(int64_t embedding_dim) : embedding_dim_(embedding_dim) {}
   TORCH_ARG(int64_t, embedding_dim);        ///< M, size of h_k
   TORCH_ARG(int64_t, attention_dim) = 128;  ///< L, hidden size of the attention network
+  /// Dropout on the weights a_k in training (kept ones scaled by 1 / (1 - p), as
+  /// torch.nn.MultiheadAttention's dropout): z is pooled with fewer instances;
+  /// PoolingOutput::attention stays the softmax weights. 0 = none (the paper).
+  TORCH_ARG(double, dropout) = 0.0;
 };
 using GatedAttentionPoolingOptions = AttentionPoolingOptions;
 
@@ -104,9 +108,10 @@ torch::Tensor pool_instance_logits(const torch::Tensor& instance_logits, const t
 bool is_instance_level(const std::string& pooling);
 
 /// The embedding-level pooling named `pooling` (mean | max | attention |
-/// gated_attention) for embeddings of size M. Throws std::invalid_argument
-/// for any other name.
+/// gated_attention) for embeddings of size M, attention size L and (attention
+/// poolings) dropout on the weights. Throws std::invalid_argument for any
+/// other name.
 std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim,
-                                             int64_t attention_dim);
+                                             int64_t attention_dim, double attention_dropout = 0.0);
 
 }  // namespace abmil
