@@ -388,7 +388,7 @@ TEST(Config, ReferenceListsEveryKey) {
         "data.max_vocabulary", "data.max_tokens_per_sentence", "data.max_sentences_per_document",
         "data.empty_documents", "data.text_instances",
         "model.encoder", "model.hidden_dims", "model.dropout", "model.embedding_dim", "model.pooling",
-        "model.attention_dim", "model.attention_dropout", "model.token_pooling", "model.classifier", "train.epochs", "train.bags_per_step", "train.checkpoint_every",
+        "model.attention_dim", "model.attention_dropout", "model.token_pooling", "model.word_dropout", "model.classifier", "train.epochs", "train.bags_per_step", "train.checkpoint_every",
         "train.optimizer.kind",
         "train.optimizer.lr", "train.optimizer.betas", "train.optimizer.weight_decay",
         "train.early_stopping.patience", "train.early_stopping.min_delta", "train.early_stopping.start_epoch",
@@ -398,7 +398,7 @@ TEST(Config, ReferenceListsEveryKey) {
         "output.save_attention", "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
-  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 65);
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 66);
   EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
   EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
   // Every row starts its doc at the same column as the header's DESCRIPTION.

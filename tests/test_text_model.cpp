@@ -146,6 +146,20 @@ TEST(TextEncoder, TokenModeEmbedsEachToken) {
   EXPECT_FALSE(out.inner_attention.defined());  // a token has no parts
 }
 
+TEST(TextEncoder, WordDropoutMakesTokensUnknownOnlyInTraining) {
+  TextEncoder enc(TextEncoderOptions(10).embedding_dim(4).token_pooling("mean").word_dropout(0.5));
+  set_embeddings(*enc);
+  torch::manual_seed(2);
+  const torch::Tensor x = torch::full({200, 1}, 7, torch::kLong);
+  const torch::Tensor H = enc->forward(x);  // training mode: each row is E[7] or E[1] (<unk>)
+  const torch::Tensor unk = H.select(1, 0).eq(1.0f), kept = H.select(1, 0).eq(7.0f);
+  EXPECT_TRUE(torch::all(unk | kept).item<bool>());
+  EXPECT_GT(unk.sum().item<int64_t>(), 70);  // ~100 of 200
+  EXPECT_GT(kept.sum().item<int64_t>(), 70);
+  enc->eval();
+  EXPECT_TRUE(torch::all(enc->forward(x).select(1, 0).eq(7.0f)).item<bool>());
+}
+
 TEST(TextEncoder, RejectsBadInput) {
   TextEncoder enc(TextEncoderOptions(10).embedding_dim(4));
   EXPECT_EQ(error_of<std::invalid_argument>([&] { enc->forward(torch::zeros({2, 3})); }),

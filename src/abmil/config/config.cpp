@@ -181,6 +181,8 @@ void visit_schema(Config& c, V& v) {
   v("model.attention_dim", c.model.attention_dim, at_least(1), "L, hidden size of the attention network(s)");
   v("model.attention_dropout", c.model.attention_dropout, closed(0, 0.95),
     "dropout on the attention weights a_k in training (both levels of text models); 0 = none, as the paper");
+  v("model.word_dropout", c.model.word_dropout, closed(0, 0.95),
+    "text: share of the tokens replaced by <unk> in training (word dropout, Iyyer et al. 2015)");
   v("model.token_pooling", c.model.token_pooling, one_of({"gated_attention", "attention", "mean", "max"}),
     "text: pooling of the tokens of a sentence into its embedding (the bag level pools the sentences)");
   v("model.classifier", c.model.classifier, one_of({"linear"}), "bag classifier (linear: fc M -> 1)");

@@ -84,6 +84,7 @@ struct ModelConfig {
   double attention_dropout = 0.0;   ///< dropout on the attention weights in training (AttentionPoolingOptions::dropout)
   /// text: pooling of a sentence's tokens: gated_attention | attention | mean | max
   std::string token_pooling = "gated_attention";
+  double word_dropout = 0.0;        ///< text: share of token ids replaced by <unk> in training
   std::string classifier = "linear";  ///< bag classifier: linear (fc M -> 1)
 };
 

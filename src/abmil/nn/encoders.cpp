@@ -102,14 +102,18 @@ EncoderOutput TextEncoderImpl::encode(const torch::Tensor& x) {
   auto drop = [&](const torch::Tensor& e) {
     return options.dropout() > 0 ? torch::dropout(e, options.dropout(), is_training()) : e;
   };
-  if (T == 1) return {drop(embedding->forward(x.select(1, 0))), {}};
+  auto word_drop = [&](const torch::Tensor& ids) {  // ids without <pad>
+    if (options.word_dropout() <= 0 || !is_training()) return ids;
+    return torch::where(torch::rand(ids.sizes()).lt(options.word_dropout()), torch::ones_like(ids), ids);
+  };
+  if (T == 1) return {drop(embedding->forward(word_drop(x.select(1, 0)))), {}};
   const torch::Tensor mask = x.ne(0 /* Vocabulary::kPad */);
   if (N > 0 && !mask.any(1).all().item<bool>())
     throw std::invalid_argument("TextEncoder: a sentence row holds only <pad> ids");
   const torch::Tensor flat = mask.reshape(-1).nonzero().squeeze(1);  // [n] positions of the tokens in [N*T]
   const torch::Tensor ids = x.reshape(-1).index_select(0, flat);
   const torch::Tensor sentence = flat.div(T, "floor");               // [n] non-decreasing
-  PoolingOutput p = token_pooling->forward(drop(embedding->forward(ids)), sentence, N);
+  PoolingOutput p = token_pooling->forward(drop(embedding->forward(word_drop(ids))), sentence, N);
   EncoderOutput out{p.z, {}};
   if (p.attention.defined())
     out.inner_attention =
@@ -127,7 +131,8 @@ std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, cons
                            .token_pooling(model.token_pooling)
                            .attention_dim(model.attention_dim)
                            .dropout(model.dropout)
-                           .attention_dropout(model.attention_dropout))
+                           .attention_dropout(model.attention_dropout)
+                           .word_dropout(model.word_dropout))
         .ptr();
   }
   if (vocabulary_size > 0)

@@ -117,6 +117,9 @@ struct TextEncoderOptions {
   TORCH_ARG(int64_t, attention_dim) = 64;                     ///< L of the token-level attention network
   TORCH_ARG(double, dropout) = 0.0;                           ///< on the token embeddings (training only)
   TORCH_ARG(double, attention_dropout) = 0.0;                 ///< token-level AttentionPoolingOptions::dropout
+  /// Word dropout (Iyyer et al. 2015, "Deep Unordered Composition"): in
+  /// training, each token id is replaced by <unk> (1) with this probability.
+  TORCH_ARG(double, word_dropout) = 0.0;
   TORCH_ARG(double, init_std) = 0.05;                         ///< initial embeddings ~ N(0, init_std^2), <pad> row 0
 };
 
@@ -127,6 +130,8 @@ struct TextEncoderOptions {
 ///   the bag level, Ilse et al. 2018 eq. 8-9 over tokens), giving one
 ///   sentence embedding h_k in R^M; encode() also returns the token weights;
 /// - a single token [1] (data.text_instances tokens): h_k = E[id].
+/// In training, token ids become <unk> with probability word_dropout and
+/// the embeddings are dropped out with probability dropout.
 /// x int64 [N, T] -> H [N, M]. Throws std::invalid_argument for another
 /// dtype or rank, and for a row of only <pad> ids (T > 1).
 class TextEncoderImpl : public InstanceEncoderImpl {
