@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
 
   int64_t jobs = 1;
   std::string worker;
-  CLI::App* cv = app.add_subcommand("cv", "Repeated stratified k-fold cross-validation (cv.repeats x cv.folds)");
+  CLI::App* cv = app.add_subcommand("cv", "Cross-validation: cv.repeats x cv.folds stratified folds, or one fold per group (cv.split: groups)");
   cv->add_option("config", config_path, "YAML config file")->required();
   cv->add_option("--set", overrides, "Override one config key (repeatable)")->type_name("KEY=VALUE");
   cv->add_option("--output", output_dir, "Run directory (must not exist or be empty); default runs/<experiment.name>");
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   predict->add_option("--output", output_dir, "Output folder; default RUN_DIR/predict");
 
   abmil::VisualizeOptions viz;
-  CLI::App* visualize = app.add_subcommand("visualize", "Write attention pictures (PNG) of a run's test bags");
+  CLI::App* visualize = app.add_subcommand("visualize", "Write attention pictures (PNG) or, for text, HTML pages of a run's test bags");
   visualize->add_option("run_dir", run_dir, "Run directory")->required();
   visualize->add_option("--bags", viz.bag_ids, "Test bag ids to draw (comma-separated)")->delimiter(',');
   visualize->add_option("--top", viz.top, "Bags in each gallery of the most and least confident bags")
