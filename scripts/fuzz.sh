@@ -8,8 +8,11 @@
 # (2 GiB), leaving the input in build-fuzz/findings/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/ccache_env.sh
+launcher=$CCACHE_CMAKE_FLAGS
 seconds=${1:-20}
-CC=clang CXX=clang++ cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+# shellcheck disable=SC2086
+CC=clang CXX=clang++ cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $launcher > /dev/null
 cmake --build build-fuzz
 mkdir -p build-fuzz/findings
 for target in config idx feature_csv; do

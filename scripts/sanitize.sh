@@ -8,8 +8,11 @@
 #   scripts/sanitize.sh -R Config  build + the tests matching a ctest regex
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/ccache_env.sh
+launcher=$CCACHE_CMAKE_FLAGS
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# shellcheck disable=SC2086
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $launcher \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
 cmake --build build-asan
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache   # ccache: incremental builds across fresh clones (CI)
   libtorch-dev libgloo-dev          # LibTorch 1.13 (CPU); gloo for its distributed headers
   libopenblas0-openmp               # fast BLAS for LibTorch (reference BLAS otherwise, ~13x slower matmul)
   libopencv-dev libyaml-cpp-dev zlib1g-dev
