@@ -1,6 +1,9 @@
 // Helpers shared by the tests: temporary folders, file text, error text.
 #pragma once
 
+#define ABMIL_SOURCE_DIR (::abmil_test::source_dir())
+#define ABMIL_BINARY (::abmil_test::abmil_binary())
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,6 +14,12 @@
 #include <string>
 
 namespace abmil_test {
+
+/// The repository root and the abmil program, as absolute paths. Defined in
+/// test_paths.cpp, the one file compiled with these paths, so that ccache can
+/// reuse every other test object across clones in other folders.
+const char* source_dir();
+const char* abmil_binary();
 
 /// A fresh empty folder under the system temp dir, removed at scope exit.
 struct TempDir {
