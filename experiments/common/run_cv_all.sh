@@ -55,6 +55,6 @@ for cfg in "$here"/configs/${ONLY:-}*.yaml; do
   [ "$status" -eq 0 ] || exit "$status"
 done
 echo "wall time of this sitting: $(( $(date +%s) - start )) s"
-/usr/bin/python3 "$here/make_table.py" "$here/runs" "$@" > "$here/results.md.tmp"
-mv "$here/results.md.tmp" "$here/results.md"
+/usr/bin/python3 "$here/make_table.py" "$here/runs" "$@" > "$here/results.md.tmp$$"
+mv "$here/results.md.tmp$$" "$here/results.md"
 cat "$here/results.md"
