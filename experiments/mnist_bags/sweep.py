@@ -15,7 +15,16 @@ last line of the CSV is cut off before anything is appended.
 
 `plot` turns the CSV into one PNG per mean bag size (AUC, mean +/- standard
 error over seeds, against training bags; one line per method) and a Markdown
-table with the reference YAML's known values beside ours.
+table with the reference YAML's known values beside ours (default: the
+in-repo copy, ../common/ilse2018_results.yaml).
+
+Provenance: each row written by `run` carries `commit` (git rev-parse --short
+HEAD of this repository when the sitting started, "-dirty" if src/ had
+uncommitted changes; also written to the cell's RUN_DIR/provenance.json) and
+`config_sha` (first 12 hex digits of the sha256 of the cell's saved
+config.yaml). Rows from before these columns have them empty; a CSV with the
+old 11-column header is read as it is and rewritten with the new header (old
+rows padded with empty cells) before `run` appends to it.
 """
 import argparse
 import concurrent.futures
@@ -33,14 +42,17 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import provenance  # noqa: E402
+import tables  # noqa: E402
 
-COLUMNS = ["method", "mean_bag_size", "bag_size_std", "train_bags", "seed", "test_auc", "test_error",
-           "instance_auc", "epochs_run", "best_epoch", "seconds"]
-# abmil's model.pooling names -> the paper's method names (reference YAML).
-METHODS = {"instance_max": "instance_max", "instance_mean": "instance_mean", "max": "embedding_max",
-           "mean": "embedding_mean", "attention": "attention", "gated_attention": "gated_attention"}
-LABELS = {"instance_max": "instance max", "instance_mean": "instance mean", "max": "embedding max",
-          "mean": "embedding mean", "attention": "attention", "gated_attention": "gated attention"}
+# The columns before provenance was recorded, then the two provenance columns.
+OLD_COLUMNS = ["method", "mean_bag_size", "bag_size_std", "train_bags", "seed", "test_auc", "test_error",
+               "instance_auc", "epochs_run", "best_epoch", "seconds"]
+COLUMNS = OLD_COLUMNS + ["commit", "config_sha"]
+# abmil's model.pooling names, in the order of the table's columns and the plot's lines.
+METHODS = ["instance_max", "instance_mean", "max", "mean", "attention", "gated_attention"]
+LABELS = tables.POOLING_NAMES
 
 
 class SweepError(Exception):
@@ -104,20 +116,35 @@ def cell_name(c):
 
 # ---------------------------------------------------------------- results CSV
 def read_results(path):
-    """Rows of the results CSV (dicts); a torn last line is ignored."""
+    """Rows of the results CSV (dicts with every key of COLUMNS); a torn last
+    line is ignored. Rows without the provenance columns (an old header, or
+    old rows under the new one) get empty cells there."""
     if not os.path.exists(path):
         return []
     with open(path, newline="") as f:
         text = f.read()
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
-    rows = list(csv.DictReader(text.splitlines()))
-    return [r for r in rows if None not in r.values() and len(r) == len(COLUMNS)]
+    lines = list(csv.reader(text.splitlines()))
+    if not lines:
+        return []
+    header = lines[0]
+    if header not in (COLUMNS, OLD_COLUMNS):
+        raise SweepError(f"{path}:1: header is '{','.join(header)}', expected '{','.join(COLUMNS)}'")
+    rows = []
+    for fields in lines[1:]:
+        if len(fields) in (len(OLD_COLUMNS), len(header)):
+            row = dict.fromkeys(COLUMNS, "")
+            row.update(zip(header, fields))
+            rows.append(row)
+    return rows
 
 
 def repair_results(path):
     """Creates the CSV with its header, or cuts a torn last line (a process
-    killed mid-write) so that appends start on a fresh line."""
+    killed mid-write) so that appends start on a fresh line. A CSV with the
+    old header (no provenance columns) is rewritten with the new one, its
+    rows padded with empty cells."""
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
@@ -130,7 +157,16 @@ def repair_results(path):
         if not data.endswith(b"\n"):
             f.truncate(data.rfind(b"\n") + 1)
     header = data.split(b"\n", 1)[0].decode()
-    if header.split(",") != COLUMNS:
+    if header.split(",") == OLD_COLUMNS:
+        rows = read_results(path)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(",".join(COLUMNS) + "\n")
+            f.writelines(",".join(r[c] for c in COLUMNS) + "\n" for r in rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    elif header.split(",") != COLUMNS:
         raise SweepError(f"{path}:1: header is '{header}', expected '{','.join(COLUMNS)}'")
 
 
@@ -145,15 +181,20 @@ def append_row(path, row, lock):
 def row_from_run(c, run_dir, seconds):
     with open(os.path.join(run_dir, "metrics.json")) as f:
         m = json.load(f)
-    fmt = lambda x: "" if x is None else f"{x:.6f}"
-    return dict(c, test_auc=fmt(m["test"]["auc"]), test_error=fmt(m["test"]["error"]),
-                instance_auc=fmt(m["test"].get("instance_auc")), epochs_run=m["training"]["epochs_run"],
-                best_epoch=m["training"]["best_epoch"], seconds=f"{seconds:.2f}")
+    num = lambda x: "" if x is None else f"{x:.6f}"
+    return dict(c, test_auc=num(m["test"]["auc"]), test_error=num(m["test"]["error"]),
+                instance_auc=num(m["test"].get("instance_auc")), epochs_run=m["training"]["epochs_run"],
+                best_epoch=m["training"]["best_epoch"], seconds=f"{seconds:.2f}",
+                commit="+".join(provenance.commits(run_dir) or []),
+                config_sha=provenance.config_sha(os.path.join(run_dir, "config.yaml")))
 
 
 # ---------------------------------------------------------------- run
-def run_cell(c, sweep, abmil, threads):
-    """Trains one cell (or harvests its finished run directory); returns its row."""
+def run_cell(c, sweep, abmil, threads, commit):
+    """Trains one cell (or harvests its finished run directory); returns its
+    row. commit is recorded in the run directory of a cell trained here; a
+    harvested one keeps what its directory recorded (nothing if it predates
+    provenance)."""
     run_dir = os.path.join(sweep["runs"], cell_name(c))
     if os.path.exists(os.path.join(run_dir, "metrics.json")):
         try:
@@ -176,6 +217,7 @@ def run_cell(c, sweep, abmil, threads):
     seconds = time.monotonic() - t0
     if p.returncode != 0:
         raise SweepError(f"cell {cell_name(c)} failed (exit {p.returncode}):\n{' '.join(cmd)}\n{p.stdout[-2000:]}")
+    provenance.record(run_dir, commit)
     with open(os.path.join(run_dir, "cell_seconds"), "w") as f:
         f.write(f"{seconds:.3f}\n")
     return row_from_run(c, run_dir, seconds)
@@ -193,10 +235,11 @@ def cmd_run(args):
     print(f"sweep: {len(selected) - len(todo)} of {len(selected)} cells done, {len(todo)} to run, {args.jobs} at a time",
           flush=True)
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+    commit = provenance.git_commit()
     lock = threading.Lock()
     failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_cell, c, sweep, args.abmil, threads): c for c in todo}
+        futures = {pool.submit(run_cell, c, sweep, args.abmil, threads, commit): c for c in todo}
         for i, fut in enumerate(concurrent.futures.as_completed(futures), 1):
             c = futures[fut]
             try:
@@ -223,22 +266,15 @@ def summarise(rows):
             continue
         k = (int(float(r["mean_bag_size"])), r["method"], int(r["train_bags"]))
         groups.setdefault(k, []).append(float(r["test_auc"]))
-    out = {}
-    for k, v in groups.items():
-        n = len(v)
-        mean = sum(v) / n
-        sem = math.sqrt(sum((x - mean) ** 2 for x in v) / (n - 1) / n) if n > 1 else float("nan")
-        out[k] = (mean, sem, n)
-    return out
+    return {k: tables.mean_sem(v) + (len(v),) for k, v in groups.items()}
 
 
 def known_values(reference):
     """{(mean_bag_size, method, train_bags): auc} from the reference YAML."""
     if not reference or not os.path.exists(reference):
         return {}
-    with open(reference) as f:
-        ref = yaml.safe_load(f)["mnist_bags"]
-    back = {v: k for k, v in METHODS.items()}
+    ref = tables.load_reference("mnist_bags", reference)
+    back = {v: k for k, v in tables.PAPER_METHODS.items()}
     return {(k["mean_bag_size"], back[k["method"]], k["train_bags"]): (k["auc"], k.get("verified", False))
             for k in ref.get("known_auc", [])}
 
@@ -271,7 +307,9 @@ def table(rows, reference):
             out.append(f"| {n} | " + " | ".join(cellv) + " |")
         secs = sum(float(r["seconds"]) for r in rows if int(float(r["mean_bag_size"])) == size)
         cnt = sum(1 for r in rows if int(float(r["mean_bag_size"])) == size)
-        out.append(f"\n{cnt} runs, {secs / 60:.1f} min of run wall time (sum over runs).\n")
+        line = tables.commit_line([r["commit"] for r in rows if int(float(r["mean_bag_size"])) == size])
+        out.append(f"\n{cnt} runs, {secs / 60:.1f} min of run wall time (sum over runs)." +
+                   (f" {line}" if line else "") + "\n")
     return "\n".join(out)
 
 
@@ -337,7 +375,7 @@ def main(argv=None):
     p.add_argument("--results", default=os.path.join(HERE, "results.csv"))
     p.add_argument("--figures", default=os.path.join(HERE, "figures"))
     p.add_argument("--table", default=os.path.join(HERE, "results.md"))
-    p.add_argument("--reference", default=os.path.join(REPO, "..", "shared", "reference", "ilse2018_results.yaml"))
+    p.add_argument("--reference", default=tables.REFERENCE)
     args = ap.parse_args(argv)
     try:
         return cmd_run(args) if args.command == "run" else cmd_plot(args)

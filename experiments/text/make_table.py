@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
 """Markdown table of the polarity `abmil cv` runs next to bag-of-words baselines.
 
-usage: make_table.py RUNS REFERENCE_YAML > results.md
+usage: make_table.py RUNS [REFERENCE_YAML] > results.md
 
 RUNS/<config>/folds/r0_f<K>.json are the finished folds of each run (a run
 still going, or stopped, counts the folds it has); RUNS/<config>/cv_run.json
 has the wall time of a finished run. Each cell is the mean ± standard error
-over the finished folds.
+over the finished folds. REFERENCE_YAML (its text_anchor) defaults to the
+in-repo copy, ../common/ilse2018_results.yaml.
 """
-import glob
 import json
-import math
 import os
 import sys
 
-import yaml
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import tables  # noqa: E402
+from tables import fmt, mean_sem  # noqa: E402
 
 RUNS = [("gated_attention", "sentences; tokens → sentence: gated attention; sentences → review: gated attention"),
         ("mean", "sentences; tokens → sentence: mean; sentences → review: mean"),
@@ -22,28 +23,10 @@ RUNS = [("gated_attention", "sentences; tokens → sentence: gated attention; se
 METRICS = ["accuracy", "f1", "auc"]
 
 
-def mean_sem(values):
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    if not values:
-        return None
-    m = sum(values) / len(values)
-    if len(values) < 2:
-        return m, float("nan")
-    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
-    return m, sd / math.sqrt(len(values))
-
-
-def fmt(pair):
-    if pair is None:
-        return "–"
-    m, e = pair
-    return f"{m:.3f}" if math.isnan(e) else f"{m:.3f} ± {e:.3f}"
-
-
 def main():
-    runs, reference = sys.argv[1], sys.argv[2]
-    with open(reference) as f:
-        anchor = yaml.safe_load(f)["text_anchor"]["movie_review_polarity_v2"]
+    runs = sys.argv[1]
+    anchor = tables.load_reference("text_anchor", sys.argv[2] if len(sys.argv) > 2 else None)
+    anchor = anchor["movie_review_polarity_v2"]
     print("Movie Review Polarity v2.0 (2000 reviews), 10-fold CV by the cvNNN file prefixes (`abmil cv`, "
           "`cv.split: groups`): mean ± standard error over the folds that ran. Wall time: the whole `abmil cv` run "
           "(2 worker processes, 1 LibTorch thread each, on the 2-core development machine).\n")
@@ -51,16 +34,12 @@ def main():
     print("| --- | --- | --- | " + " | ".join("---" for _ in METRICS) + " | --- | --- |")
     for name, what in RUNS:
         run = os.path.join(runs, name)
-        folds = []
-        for path in sorted(glob.glob(os.path.join(run, "folds", "r*_f*.json"))):
-            with open(path) as f:
-                folds.append(json.load(f))
+        folds = tables.fold_results(run)
         if not folds:
             print(f"| abmil {name} | {what} | not run | " + " | ".join("–" for _ in METRICS) + " | – | – |")
             continue
         cells = [fmt(mean_sem([f[m] for f in folds])) for m in METRICS]
         epochs = sum(f["epochs_run"] for f in folds) / len(folds)
-        wall = "–"
         if os.path.exists(os.path.join(run, "cv_run.json")):
             with open(os.path.join(run, "cv_run.json")) as f:
                 wall = f"{json.load(f)['seconds_total'] / 60:.1f} min"
@@ -71,6 +50,9 @@ def main():
     print(f"| bag-of-words SVM, unigrams{note} | {anchor['source']} | 10 | {anchor['svm_unigrams_accuracy']:.3f} "
           "| – | – | | |")
     print(f"| naive Bayes, unigrams{note} | | 10 | {anchor['naive_bayes_unigrams_accuracy']:.3f} | – | – | | |")
+    footer = tables.provenance_footer([(name, os.path.join(runs, name)) for name, _ in RUNS])
+    if footer:
+        print("\n" + "\n".join(footer))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Tests of experiments/mnist_bags/sweep.py: restart skips finished cells,
-interrupted cells are run again, and `plot` turns a fixed CSV into the
-expected Markdown table and one PNG per mean bag size.
+interrupted cells are run again, `plot` turns a fixed CSV into the
+expected Markdown table and one PNG per mean bag size, and new rows carry
+their commit and config hash while old rows (without them) still load.
 Run: /usr/bin/python3 -m unittest discover -s tests/python (ctest runs it)"""
+import hashlib
 import os
 import subprocess
 import sys
@@ -13,6 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "experiments", "mnist_bags"))
 import sweep  # noqa: E402
+import provenance  # noqa: E402  (experiments/common, put on sys.path by sweep)
 
 
 def read(path):
@@ -37,6 +40,8 @@ FAKE_ABMIL = textwrap.dedent("""\
     if os.environ.get("FAKE_FAIL") == os.path.basename(out):
         sys.exit(3)
     os.makedirs(out)
+    with open(os.path.join(out, "config.yaml"), "w") as f:
+        f.write("".join(f"{k}: {v}\\n" for k, v in sorted(sets.items())))
     auc = int(sets["data.train_bags"]) / 1000 + int(sets["experiment.seed"]) / 100000
     json.dump({"test": {"auc": auc, "error": 0.25, "instance_auc": None},
                "training": {"epochs_run": 7, "best_epoch": 3}, "seconds_total": 1.5},
@@ -208,6 +213,67 @@ class SweepPlotTest(unittest.TestCase):
                              "--figures", ""])
             self.assertEqual(rc, 2)
             self.assertFalse(os.path.exists(os.path.join(d, "t.md")))
+
+
+class SweepProvenanceTest(unittest.TestCase):
+    """Rows written by `run` carry commit and config_sha; a CSV with the old
+    11-column header still loads and plots, and is migrated before appending."""
+    setUp, tearDown = SweepRunTest.setUp, SweepRunTest.tearDown
+    run_sweep, rows = SweepRunTest.run_sweep, SweepRunTest.rows
+
+    def test_new_rows_carry_commit_and_config_sha(self):
+        rc, calls = self.run_sweep()
+        self.assertEqual((rc, len(calls)), (0, 8))
+        with open(os.path.join(self.dir, "results.csv")) as f:
+            self.assertEqual(f.readline().strip(), ",".join(sweep.COLUMNS))
+        self.assertEqual(sweep.COLUMNS[-2:], ["commit", "config_sha"])
+        commit = provenance.git_commit()
+        self.assertRegex(commit, r"^([0-9a-f]{7,}(-dirty)?|unknown)$")  # unknown: not a git checkout
+        for r in self.rows():
+            run_dir = os.path.join(self.dir, "runs", sweep.cell_name(r))
+            with open(os.path.join(run_dir, "config.yaml"), "rb") as f:
+                sha = hashlib.sha256(f.read()).hexdigest()[:12]
+            self.assertEqual((r["commit"], r["config_sha"]), (commit, sha))
+            self.assertEqual(provenance.commits(run_dir), [commit])
+        shas = {r["config_sha"] for r in self.rows()}
+        self.assertEqual(len(shas), 8)  # each cell's config differs (pooling, bags, seed)
+
+    def test_old_rows_load_plot_and_are_migrated(self):
+        path = os.path.join(self.dir, "results.csv")
+        old_rows = FIXED_CSV.splitlines()[1:3]  # attention, 10, 50, seeds 1 and 2 (not cells of SWEEP)
+        write(path, FIXED_CSV.splitlines()[0] + "\n" + "\n".join(old_rows) + "\n")
+        rows = self.rows()
+        self.assertEqual(len(rows), 2)
+        self.assertEqual((rows[0]["test_auc"], rows[0]["commit"], rows[0]["config_sha"]), ("0.700000", "", ""))
+        # SWEEP's cells (10, 50, attention, seeds 1, 2) are the old rows' cells: they count as done.
+        rc, calls = self.run_sweep()
+        self.assertEqual(rc, 0)
+        self.assertEqual(len(calls), 6)
+        lines = read(path).splitlines()
+        self.assertEqual(lines[0], ",".join(sweep.COLUMNS))
+        self.assertEqual(lines[1:3], [r + ",," for r in old_rows])  # old rows keep empty cells
+        self.assertEqual(len(self.rows()), 8)
+        commit = provenance.git_commit()
+        self.assertEqual(sorted(r["commit"] for r in self.rows()), sorted(["", ""] + [commit] * 6))
+        text = sweep.table(self.rows(), None)
+        self.assertIn(f"8 runs, 2.0 min of run wall time (sum over runs). Produced by commit {commit} (6 runs); "
+                      "2 runs without a recorded commit.", text)
+
+    def test_new_header_with_old_short_rows_loads(self):
+        path = os.path.join(self.dir, "results.csv")
+        body = FIXED_CSV.splitlines()
+        write(path, ",".join(sweep.COLUMNS) + "\n" + body[1] + "\n" + body[2] + ",abc1234,0123456789ab\n"
+              + body[3] + ",torn")
+        rows = self.rows()
+        self.assertEqual([(r["seed"], r["commit"], r["config_sha"]) for r in rows],
+                         [("1", "", ""), ("2", "abc1234", "0123456789ab")])
+
+    def test_foreign_header_is_an_error(self):
+        path = os.path.join(self.dir, "results.csv")
+        write(path, "method,auc\nattention,0.5\n")
+        with self.assertRaises(sweep.SweepError) as e:
+            sweep.read_results(path)
+        self.assertIn("results.csv:1: header is 'method,auc'", str(e.exception))
 
 
 if __name__ == "__main__":
