@@ -25,6 +25,7 @@
 #include "abmil/nn/encoders.h"
 #include "abmil/nn/pooling.h"
 #include "abmil/train/run.h"
+#include "abmil/train/runtime.h"
 #include "abmil/train/trainer.h"
 
 using namespace abmil;

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "abmil/config/config.h"
-#include "abmil/data/feature_bags.h"
+#include "abmil/data/kinds.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/train/checkpoint.h"
 #include "abmil/train/trainer.h"

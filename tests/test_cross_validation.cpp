@@ -110,6 +110,14 @@ TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
   EXPECT_TRUE(fs::exists(tmp / "run/cv_summary.json"));
   // a different config does not resume
   EXPECT_EQ(run("cv cv.yaml --output run --resume --set cv.folds=5"), 2);
+  // the spelling of `train`: --resume RUN_DIR, with the run's own config.yaml
+  fs::remove(redo);
+  fs::remove(tmp / "run/cv_summary.json");
+  ASSERT_EQ(run("cv --resume run"), 0);
+  EXPECT_TRUE(fs::exists(redo));
+  EXPECT_EQ(fs::last_write_time(kept), kept_time);
+  EXPECT_TRUE(fs::exists(tmp / "run/cv_summary.json"));
+  EXPECT_EQ(run("cv --resume run --set cv.folds=5"), 2);  // no overrides to a resumed run
 }
 
 namespace {

@@ -96,21 +96,6 @@ TEST(MnistBags, BalancedNeedsBothClasses) {
   EXPECT_THROW(parse_bag_protocol("unbalanced"), std::invalid_argument);
 }
 
-TEST(MnistBags, StratifiedHoldoutKeepsLabelShares) {
-  const auto bags = draw(BagProtocol::balanced, 200, 10, 2, 3);  // 100 positive, 100 negative
-  std::mt19937_64 rng(9);
-  auto [kept, held] = stratified_holdout(bags, 0.1, rng);
-  EXPECT_EQ(kept.size(), 180u);
-  ASSERT_EQ(held.size(), 20u);
-  EXPECT_EQ(std::count_if(held.begin(), held.end(), [&](int64_t p) { return bags[p].label == 1; }), 10);
-  std::vector<int64_t> all(kept);
-  all.insert(all.end(), held.begin(), held.end());
-  std::sort(all.begin(), all.end());
-  std::vector<int64_t> expected(200);
-  std::iota(expected.begin(), expected.end(), 0);
-  EXPECT_EQ(all, expected);  // disjoint and covering
-}
-
 TEST(BagBatch, PacksInstancesWithBagIndex) {
   std::vector<Bag> bags(3);
   bags[0].source_indices = {4};

@@ -11,6 +11,8 @@
 
 #include "abmil/config/config.h"
 #include "abmil/data/feature_bags.h"
+#include "abmil/data/kinds.h"
+#include "abmil/data/splits.h"
 #include "abmil/data/idx_reader.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/data/text.h"

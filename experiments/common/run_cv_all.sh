@@ -10,7 +10,7 @@
 # DIR/results.md (the reference YAML defaults to the in-repo
 # experiments/common/ilse2018_results.yaml) and it is printed.
 # Restartable: a run with cv_summary.json is finished and not run again; a
-# run folder without it is resumed (--resume keeps its finished folds).
+# run folder without it is resumed (`abmil cv --resume RUN` keeps its finished folds).
 # Provenance: this checkout's commit (`git rev-parse --short HEAD`, "-dirty"
 # if src/ has uncommitted changes) is added to RUN_DIR/provenance.json before
 # a resumed run and after every run (experiments/common/provenance.py); the
@@ -44,13 +44,13 @@ for cfg in "$here"/configs/${ONLY:-}*.yaml; do
   out="$here/runs/$name"
   [ -f "$out/cv_summary.json" ] && continue
   echo "== $name"
-  extra=()
+  args=("$cfg" "${sets[@]}" --output "$out")
   if [ -d "$out" ]; then
-    extra=(--resume)   # keep finished folds
+    args=(--resume "$out")   # keep finished folds; the run's own config.yaml
     record "$out"
   fi
   status=0
-  "$abmil" cv "$cfg" "${sets[@]}" --output "$out" --jobs "$jobs" "${extra[@]}" | tail -3 || status=$?
+  "$abmil" cv "${args[@]}" --jobs "$jobs" | tail -3 || status=$?
   if [ -d "$out" ]; then record "$out"; fi
   [ "$status" -eq 0 ] || exit "$status"
 done

@@ -1,6 +1,6 @@
 """Tests of experiments/common/run_cv_all.sh with a fake abmil (ABMIL=...):
 every config of a folder is run once with the --set options, a finished run
-is skipped, an unfinished one resumed with --resume, ONLY and JOBS are
+is skipped, an unfinished one resumed with --resume RUN, ONLY and JOBS are
 honoured, a failed run stops the sitting with its exit status, each run gets
 provenance.json, and make_table.py writes results.md with the table args.
 Run: /usr/bin/python3 -m unittest discover -s tests/python (ctest runs it)"""
@@ -25,7 +25,7 @@ FAKE_ABMIL = textwrap.dedent("""\
     #!/usr/bin/python3
     import json, os, sys
     args = sys.argv[1:]
-    out = args[args.index("--output") + 1]
+    out = args[args.index("--output" if "--output" in args else "--resume") + 1]
     with open(os.environ["FAKE_LOG"], "a") as f:
         f.write(" ".join(a.replace(os.environ["FAKE_DIR"], "DIR") for a in args) + "\\n")
     if "--resume" not in args:
@@ -92,10 +92,9 @@ class RunCvAllTest(unittest.TestCase):
         self.assertTrue(out.endswith(table))
         # second sitting: each unfinished run is resumed; the third finds them all finished
         rc, calls, _ = self.run_all(self.dir, JOBS="2", ONLY="b")
-        self.assertEqual((rc, calls), (0, ["cv DIR/configs/beta.yaml --output DIR/runs/beta --jobs 2 --resume"]))
+        self.assertEqual((rc, calls), (0, ["cv --resume DIR/runs/beta --jobs 2"]))
         rc, calls, _ = self.run_all(self.dir)
-        self.assertEqual([c.split()[1] for c in calls], ["DIR/configs/alpha.yaml", "DIR/configs/gamma.yaml"])
-        self.assertTrue(all(c.endswith("--jobs 3 --resume") for c in calls))
+        self.assertEqual(calls, ["cv --resume DIR/runs/alpha --jobs 3", "cv --resume DIR/runs/gamma --jobs 3"])
         rc, calls, out = self.run_all(self.dir)
         self.assertEqual((rc, calls), (0, []))
         self.assertIn("alpha finished\nbeta finished\ngamma finished\n", out)

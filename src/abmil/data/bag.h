@@ -1,5 +1,5 @@
-// Bags, splits of bags and batches of bags: the types every data kind
-// produces and every model consumes.
+// Bags, splits of bags, the data set of a run and batches of bags: the types
+// every data kind produces and every model consumes.
 #pragma once
 
 #include <torch/types.h>
@@ -36,7 +36,18 @@ struct BagSplit {
   int64_t num_instances() const { return offsets.empty() ? 0 : offsets.back(); }
 };
 
-/// B bags packed into one tensor of instances, no padding (design.md).
+/// Training, validation and test bags of one data set, ready for a model.
+struct MilData {
+  BagSplit train, validation, test;
+  std::vector<int64_t> instance_shape;  ///< shape of one instance, e.g. {1, 28, 28}
+  std::string summary;                  ///< one line for the log
+  /// text_bags: the token of each id (0 = "<pad>", 1 = "<unk>"), built from
+  /// the training documents only; its size is the rows of an embedding
+  /// table. Empty for the other kinds. See Vocabulary in data/text.h.
+  std::vector<std::string> vocabulary;
+};
+
+/// B bags packed into one tensor of instances, no padding (README, "Architecture").
 struct BagBatch {
   torch::Tensor instances;               ///< [N, ...instance shape], N = sum of the B bag sizes
   torch::Tensor bag_index;               ///< [N] int64, bag (0..B-1) of each instance, non-decreasing

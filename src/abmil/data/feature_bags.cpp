@@ -4,10 +4,7 @@
 
 #include "abmil/config/config.h"
 #include "abmil/data/feature_csv.h"
-#include "abmil/data/image_patches.h"
-#include "abmil/data/folds.h"
-#include "abmil/data/mnist_bags.h"
-#include "abmil/data/text_bags.h"
+#include "abmil/data/splits.h"
 
 namespace abmil {
 
@@ -34,30 +31,6 @@ std::pair<torch::Tensor, torch::Tensor> standardize(const BagSplit& fit_on, cons
   return {mean, std};
 }
 
-HeldOutPositions hold_out_positions(const std::vector<int>& labels, const DataConfig& data, uint64_t seed,
-                                    const std::string& source) {
-  std::vector<int64_t> positions(labels.size());
-  for (size_t b = 0; b < labels.size(); ++b) positions[b] = static_cast<int64_t>(b);
-  auto [train_pos, test_pos] = stratified_split(positions, labels, data.test_fraction, seed);
-  if (test_pos.empty())  // else a run would end with metrics of zero test bags
-    throw DataError(source + ": " + std::to_string(labels.size()) +
-                    " bag(s), too few to hold out test bags (a label needs at least 2 bags)");
-  auto [fit_pos, val_pos] = stratified_split(train_pos, labels, data.validation_fraction, seed + 1);
-  return {std::move(fit_pos), std::move(val_pos), std::move(test_pos)};
-}
-
-MilData hold_out_test_and_validation(const BagSplit& all, const DataConfig& data, uint64_t seed,
-                                     const std::string& source) {
-  std::vector<int> labels;
-  for (const Bag& bag : all.bags) labels.push_back(bag.label);
-  const HeldOutPositions held = hold_out_positions(labels, data, seed, source);
-  MilData out;
-  out.train = select_bags(all, held.train, "train");
-  out.validation = select_bags(all, held.validation, "validation");
-  out.test = select_bags(all, held.test, "test");
-  return out;
-}
-
 MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
   if (data.path.empty()) throw std::invalid_argument("data.path: feature_bags needs the CSV file");
   const FeatureTable table = read_feature_csv(data.path);
@@ -70,14 +43,6 @@ MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
                 " features; train " + std::to_string(out.train.num_bags()) + ", validation " +
                 std::to_string(out.validation.num_bags()) + ", test " + std::to_string(out.test.num_bags());
   return out;
-}
-
-MilData load_data(const DataConfig& data, uint64_t seed) {
-  if (data.kind == "mnist_bags") return load_mnist_bags(data, seed);
-  if (data.kind == "feature_bags") return load_feature_bags(data, seed);
-  if (data.kind == "image_patches") return load_image_patches(data, seed);
-  if (data.kind == "text_bags") return load_text_bags(data, seed);
-  throw std::invalid_argument("data.kind: unknown data kind '" + data.kind + "'");
 }
 
 }  // namespace abmil

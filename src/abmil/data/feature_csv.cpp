@@ -154,21 +154,12 @@ class Lines {
   int64_t number_ = 0;
 };
 
-}  // namespace
-
-FeatureTable read_feature_csv(const std::string& path) {
-  const std::string bytes = read_all(path);
-  string_view data(bytes);
-  if (data.substr(0, 3) == "\xEF\xBB\xBF") data.remove_prefix(3);  // UTF-8 byte-order mark
-  if (data.find_first_not_of(" \t\r\n") == string_view::npos)
-    fail(path, "empty file, expected a header bag_id,label,f1,...");
-
-  Lines lines(data);
+// Reads the header line into `t` (dim, feature_names) and returns the
+// feature columns' names for messages. Throws DataError naming the line.
+std::vector<std::string> read_header(Lines& lines, const std::string& path, FeatureTable& t) {
   string_view line;
   int64_t number = 0;
   std::vector<string_view> cells;
-
-  // Header.
   lines.next(line, number);
   split(line, cells);
   for (auto& c : cells) c = trim(c);
@@ -179,14 +170,54 @@ FeatureTable read_feature_csv(const std::string& path) {
   }
   if (cells.size() == 2)
     fail_at(path, number, "header has no feature column (expected bag_id,label,f1,...)");
-
-  FeatureTable t;
-  const size_t ncols = cells.size();
-  t.dim = static_cast<int64_t>(ncols - 2);
-  for (size_t c = 2; c < ncols; ++c) t.feature_names.emplace_back(cells[c]);
-  std::vector<std::string> column_names;  // for messages
-  for (size_t c = 2; c < ncols; ++c)
+  t.dim = static_cast<int64_t>(cells.size() - 2);
+  std::vector<std::string> column_names;
+  for (size_t c = 2; c < cells.size(); ++c) {
+    t.feature_names.emplace_back(cells[c]);
     column_names.push_back(cells[c].empty() ? "#" + std::to_string(c + 1) : printable(cells[c]));
+  }
+  return column_names;
+}
+
+// Appends the feature cells (cells[2...]) of line `number` to t.features.
+// Throws DataError naming line and column for a cell that is not a finite float32.
+void append_features(const std::vector<string_view>& cells, const std::vector<std::string>& column_names,
+                     const std::string& path, int64_t number, FeatureTable& t) {
+  for (size_t c = 2; c < cells.size(); ++c) {
+    float v = 0;
+    switch (parse_float(cells[c], v)) {
+      case Parse::kOk:
+        break;
+      case Parse::kNotNumber:
+        fail_at(path, number, "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) + " is not a number");
+      case Parse::kNotFinite:
+        fail_at(path, number,
+                "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) + " is not a finite number");
+      case Parse::kTooLarge:
+        fail_at(path, number,
+                "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) +
+                    " is outside the range of a 32-bit float");
+    }
+    t.features.push_back(v);
+  }
+}
+
+}  // namespace
+
+FeatureTable read_feature_csv(const std::string& path) {
+  const std::string bytes = read_all(path);
+  string_view data(bytes);
+  if (data.substr(0, 3) == "\xEF\xBB\xBF") data.remove_prefix(3);  // UTF-8 byte-order mark
+  if (data.find_first_not_of(" \t\r\n") == string_view::npos)
+    fail(path, "empty file, expected a header bag_id,label,f1,...");
+
+  Lines lines(data);
+  FeatureTable t;
+  const std::vector<std::string> column_names = read_header(lines, path, t);
+  const size_t ncols = static_cast<size_t>(t.dim) + 2;
+  string_view line;
+  int64_t number = 1;
+  std::vector<string_view> cells;
 
   std::unordered_map<std::string, int64_t> seen;  // bag id -> index
   std::vector<int64_t> bag_first_line;
@@ -231,25 +262,7 @@ FeatureTable read_feature_csv(const std::string& path) {
                   std::to_string(bag_first_line.back()));
     }
 
-    for (size_t c = 2; c < ncols; ++c) {
-      float v = 0;
-      switch (parse_float(cells[c], v)) {
-        case Parse::kOk:
-          break;
-        case Parse::kNotNumber:
-          fail_at(path, number,
-                  "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) + " is not a number");
-        case Parse::kNotFinite:
-          fail_at(path, number,
-                  "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) +
-                      " is not a finite number");
-        case Parse::kTooLarge:
-          fail_at(path, number,
-                  "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) +
-                      " is outside the range of a 32-bit float");
-      }
-      t.features.push_back(v);
-    }
+    append_features(cells, column_names, path, number, t);
     t.line_numbers.push_back(number);
   }
 

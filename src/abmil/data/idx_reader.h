@@ -3,18 +3,12 @@
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace abmil {
+#include "abmil/data/errors.h"
 
-/// A malformed or unreadable data file. `what()` is one line naming the file
-/// and, where it applies, the byte offset in the decompressed stream.
-class DataError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace abmil {
 
 /// Images of an IDX3 file (magic 0x00000803): `count` images of `rows` x
 /// `cols` uint8 pixels, row-major, image after image.

@@ -10,9 +10,8 @@
 #include <stdexcept>
 
 #include "abmil/config/config.h"
-#include "abmil/data/feature_bags.h"
-#include "abmil/data/idx_reader.h"  // DataError
-#include "abmil/data/mnist_bags.h"  // MilData
+#include "abmil/data/splits.h"
+#include "abmil/data/errors.h"
 #include "abmil/io/csv_table.h"
 
 namespace abmil {

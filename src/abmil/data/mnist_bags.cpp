@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <stdexcept>
 
 #include "abmil/config/config.h"
+#include "abmil/data/folds.h"
 #include "abmil/data/idx_reader.h"
+#include "abmil/data/splits.h"
 
 namespace abmil {
 
@@ -72,25 +75,6 @@ std::vector<Bag> generate_mnist_bags(const std::vector<uint8_t>& labels, const M
   return bags;
 }
 
-std::pair<std::vector<int64_t>, std::vector<int64_t>> stratified_holdout(const std::vector<Bag>& bags,
-                                                                         double fraction,
-                                                                         std::mt19937_64& rng) {
-  std::vector<int64_t> kept, held;
-  for (int label : {0, 1}) {
-    std::vector<int64_t> pos;
-    for (int64_t i = 0; i < static_cast<int64_t>(bags.size()); ++i)
-      if (bags[i].label == label) pos.push_back(i);
-    std::shuffle(pos.begin(), pos.end(), rng);
-    auto n_held = static_cast<size_t>(std::llround(fraction * static_cast<double>(pos.size())));
-    if (fraction > 0 && n_held == 0 && pos.size() >= 2) n_held = 1;
-    held.insert(held.end(), pos.begin(), pos.begin() + n_held);
-    kept.insert(kept.end(), pos.begin() + n_held, pos.end());
-  }
-  std::sort(kept.begin(), kept.end());
-  std::sort(held.begin(), held.end());
-  return {kept, held};
-}
-
 namespace {
 
 /// `root/stem.gz` if it exists, else `root/stem` (the reader names it if absent).
@@ -132,7 +116,9 @@ MilData load_mnist_bags(const DataConfig& data, uint64_t seed) {
   options.count = data.test_bags;
   out.test = load_split(data.root, "t10k", "test", options, data, test_rng);
 
-  auto [kept, held] = stratified_holdout(all_train.bags, data.validation_fraction, holdout_rng);
+  std::vector<int64_t> positions(all_train.num_bags());
+  std::iota(positions.begin(), positions.end(), 0);
+  auto [kept, held] = stratified_split(positions, bag_labels(all_train), data.validation_fraction, holdout_rng());
   out.train = select_bags(all_train, kept, "train");
   out.validation = select_bags(all_train, held, "validation");
   out.instance_shape = {1, all_train.instances.size(2), all_train.instances.size(3)};

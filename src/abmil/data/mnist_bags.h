@@ -45,29 +45,12 @@ struct MnistBagsOptions {
 std::vector<Bag> generate_mnist_bags(const std::vector<uint8_t>& labels, const MnistBagsOptions& options,
                                      std::mt19937_64& rng);
 
-/// Training, validation and test bags of one data set, ready for a model.
-struct MilData {
-  BagSplit train, validation, test;
-  std::vector<int64_t> instance_shape;  ///< shape of one instance, e.g. {1, 28, 28}
-  std::string summary;                  ///< one line for the log
-  /// text_bags: the token of each id (0 = "<pad>", 1 = "<unk>"), built from
-  /// the training documents only; its size is the rows of an embedding
-  /// table. Empty for the other kinds. See Vocabulary in data/text.h.
-  std::vector<std::string> vocabulary;
-};
-
 /// Reads the IDX files under `data.root` (train-images-idx3-ubyte[.gz], ...),
 /// draws `train_bags` bags from the train split and `test_bags` from the test
-/// split, and holds out a stratified `validation_fraction` of the training bags.
+/// split, and holds out a stratified `validation_fraction` of the training bags
+/// (stratified_split of data/folds.h, seeded from the hold-out stream).
 /// Pixels become float32 (x/255 - pixel_mean) / pixel_std, shape [1, 28, 28].
 /// Deterministic from `seed`. Throws DataError for missing or malformed files.
 MilData load_mnist_bags(const DataConfig& data, uint64_t seed);
-
-/// Positions 0..n-1 split into (kept, held out) with `fraction` of each label
-/// held out (rounded; at least one bag of each label when fraction > 0 and
-/// the label has two or more bags). Deterministic given `rng`.
-std::pair<std::vector<int64_t>, std::vector<int64_t>> stratified_holdout(const std::vector<Bag>& bags,
-                                                                         double fraction,
-                                                                         std::mt19937_64& rng);
 
 }  // namespace abmil

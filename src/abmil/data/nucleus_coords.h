@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "abmil/data/idx_reader.h"  // DataError
+#include "abmil/data/errors.h"
 
 namespace cv {
 class Mat;

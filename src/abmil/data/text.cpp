@@ -15,7 +15,7 @@
 #include <tuple>
 
 #include "abmil/config/config.h"
-#include "abmil/data/idx_reader.h"  // DataError
+#include "abmil/data/errors.h"
 #include "abmil/io/csv_table.h"
 
 namespace abmil {

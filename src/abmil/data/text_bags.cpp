@@ -5,8 +5,7 @@
 #include <stdexcept>
 
 #include "abmil/config/config.h"
-#include "abmil/data/feature_bags.h"  // hold_out_positions
-#include "abmil/data/mnist_bags.h"    // MilData
+#include "abmil/data/splits.h"
 
 namespace abmil {
 
@@ -86,6 +85,20 @@ BagSplit encode_documents(const std::vector<TextDocument>& documents, const std:
   return split;
 }
 
+MilData encode_text_splits(const std::vector<TextDocument>& documents, const std::vector<int64_t>& train,
+                           const std::vector<int64_t>& validation, const std::vector<int64_t>& test,
+                           const Vocabulary& vocab, const DataConfig& data, TextEncodingStats* stats) {
+  const TextInstances mode = text_instances_from_name(data.text_instances);
+  const TextLimits limits = text_limits(data);
+  MilData out;
+  out.train = encode_documents(documents, train, vocab, limits, mode, "train", stats);
+  out.validation = encode_documents(documents, validation, vocab, limits, mode, "validation", stats);
+  out.test = encode_documents(documents, test, vocab, limits, mode, "test", stats);
+  out.instance_shape = {mode == TextInstances::sentences ? limits.max_tokens_per_sentence : 1};
+  out.vocabulary = vocab.tokens();
+  return out;
+}
+
 MilData load_text_bags(const DataConfig& data, uint64_t seed, const Vocabulary* vocabulary) {
   const TextCorpus corpus = read_text_documents(data);
   const TextInstances mode = text_instances_from_name(data.text_instances);
@@ -98,13 +111,8 @@ MilData load_text_bags(const DataConfig& data, uint64_t seed, const Vocabulary* 
                  : Vocabulary::build_from_positions(corpus.documents, held.train, data.min_token_frequency,
                                                     data.max_vocabulary);
 
-  MilData out;
   TextEncodingStats stats;
-  out.train = encode_documents(corpus.documents, held.train, vocab, limits, mode, "train", &stats);
-  out.validation = encode_documents(corpus.documents, held.validation, vocab, limits, mode, "validation", &stats);
-  out.test = encode_documents(corpus.documents, held.test, vocab, limits, mode, "test", &stats);
-  out.instance_shape = {mode == TextInstances::sentences ? limits.max_tokens_per_sentence : 1};
-  out.vocabulary = vocab.tokens();
+  MilData out = encode_text_splits(corpus.documents, held.train, held.validation, held.test, vocab, data, &stats);
   const auto percent = [](int64_t part, int64_t whole) {
     return whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
   };

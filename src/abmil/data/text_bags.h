@@ -56,6 +56,16 @@ BagSplit encode_documents(const std::vector<TextDocument>& documents, const std:
                           const Vocabulary& vocab, const TextLimits& limits, TextInstances mode, std::string name,
                           TextEncodingStats* stats = nullptr);
 
+/// The train / validation / test splits of the documents at `train`,
+/// `validation` and `test` (positions in `documents`) encoded with `vocab`
+/// as encode_documents does, with the limits and instance mode of `data`;
+/// instance_shape {T} (sentences) or {1} (tokens) and the vocabulary's
+/// tokens set; no summary. Counts truncations into `*stats` when given.
+/// Throws as encode_documents.
+MilData encode_text_splits(const std::vector<TextDocument>& documents, const std::vector<int64_t>& train,
+                           const std::vector<int64_t>& validation, const std::vector<int64_t>& test,
+                           const Vocabulary& vocab, const DataConfig& data, TextEncodingStats* stats = nullptr);
+
 /// `abmil train` on text bags: read_text_documents, then a stratified
 /// `data.test_fraction` of the documents held out for testing and
 /// `data.validation_fraction` of the rest for early stopping

@@ -1,4 +1,4 @@
-// The run directory: everything a run leaves behind (design.md, "RunDir").
+// The run directory: everything a run leaves behind (README, "What a run leaves").
 //
 //   RUN_DIR/config.yaml          resolved configuration (every key)
 //   RUN_DIR/metrics.csv          one row per epoch and split

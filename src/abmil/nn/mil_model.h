@@ -1,4 +1,4 @@
-// The MIL model: instance encoder, pooling, bag classifier (design.md).
+// The MIL model: instance encoder, pooling, bag classifier (README, "Architecture").
 #pragma once
 
 #include <torch/nn/module.h>

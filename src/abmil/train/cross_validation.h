@@ -14,9 +14,8 @@
 namespace abmil {
 
 struct Config;
-struct BagSplit;
+struct CvSource;
 struct Fold;
-struct TextCorpus;
 
 /// Test results of one fold.
 struct FoldResult {
@@ -38,27 +37,20 @@ struct MetricSummary {
 /// Seed of fold (repeat, fold) derived from the experiment seed (seed_seq).
 uint64_t fold_seed(uint64_t seed, int64_t repeat, int64_t fold);
 
-/// Trains and tests one fold of `all`: an inner stratified
-/// `cv.validation_fraction` of the fold's training bags for early stopping,
-/// features standardised with the fold's training part only
-/// (`data.standardize`), model initialised from fold_seed. With a `run_dir`
-/// and output.save_attention, the fold's test predictions and attention
-/// weights go to RUN_DIR/predictions/r<R>_f<K>.csv and
-/// RUN_DIR/attention/r<R>_f<K>.csv (the layouts of predictions_csv and
-/// attention_csv; bag ids = positions in `all`).
-FoldResult run_fold(const Config& config, const BagSplit& all, const Fold& fold,
+/// Trains and tests one fold of `source` (data/kinds.h): an inner
+/// stratified `cv.validation_fraction` of the fold's training bags held out
+/// for early stopping (stratified_split seeded from fold_seed), the fold's
+/// splits made by source.make_fold (feature_bags with data.standardize:
+/// statistics of the fold's training part only; text_bags: a vocabulary of
+/// the fold's fitting documents, saved to RUN_DIR/vocabulary/r<R>_f<K>.txt),
+/// the model initialised from fold_seed on runtime.device. With a `run_dir`
+/// the fold's test predictions go to RUN_DIR/predictions/r<R>_f<K>.csv and,
+/// with output.save_attention, its attention weights to
+/// RUN_DIR/attention/r<R>_f<K>.csv (and r<R>_f<K>_tokens.csv for text
+/// models): train/evaluate.h evaluate_and_write, bag ids = positions in the
+/// source. Throws as run_train does.
+FoldResult run_fold(const Config& config, const CvSource& source, const Fold& fold,
                     const std::filesystem::path& run_dir = {});
-
-/// run_fold for text bags: fold.train and fold.test are positions in
-/// `corpus.documents`; the inner validation split is drawn as in run_fold,
-/// the Vocabulary is built from the fold's fitting documents only
-/// (data.min_token_frequency, data.max_vocabulary; saved to
-/// RUN_DIR/vocabulary/r<R>_f<K>.txt) and the three splits are encoded with
-/// it (encode_documents). With output.save_attention the token weights go
-/// to RUN_DIR/attention/r<R>_f<K>_tokens.csv (token_attention_csv) as well.
-/// Throws as run_fold and encode_documents.
-FoldResult run_text_fold(const Config& config, const TextCorpus& corpus, const Fold& fold,
-                         const std::filesystem::path& run_dir = {});
 
 /// Summary of every metric (loss, accuracy, error, precision, recall, f1,
 /// auc) over the folds; NaN values (an undefined AUC) are left out of n.

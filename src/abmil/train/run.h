@@ -21,14 +21,6 @@ struct RunSummary {
   double train_seconds = 0, total_seconds = 0;
 };
 
-/// Prepares the process for training: sets LibTorch's intra-op threads to
-/// `threads` (0 = all cores) and keeps glibc's malloc from serving large
-/// tensors with fresh mmap pages (M_MMAP_MAX = 0, no heap trimming below
-/// 1 GiB): otherwise every tensor over 32 MiB is page-faulted in anew each
-/// step, and a 100,000-instance bag steps 1.5x slower than ten 10,000-instance
-/// ones (bench/README.md). Returns the thread count in use.
-int configure_runtime(int64_t threads);
-
 /// Loads the data, builds the model, trains, evaluates on the test split and
 /// writes the run directory (see io/run_dir.h) under `config.output.dir`.
 /// With output.save_checkpoint, a resumable checkpoint (train/checkpoint.h)

@@ -15,7 +15,7 @@
 
 #include "abmil/config/config.h"
 #include "abmil/data/augment.h"
-#include "abmil/data/mnist_bags.h"
+#include "abmil/train/early_stopping.h"
 #include "abmil/train/adam.h"
 #include "abmil/train/checkpoint.h"
 
@@ -223,149 +223,190 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
   return fit(model, data, config, device, options);
 }
 
-TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
-                const FitOptions& options) {
-  const TrainConfig& tc = config.train;
+namespace {
+
+AdamOptions adam_options(const TrainConfig& tc) {
   AdamOptions adam;
   adam.lr = tc.optimizer.lr;
   adam.beta1 = tc.optimizer.betas.at(0);
   adam.beta2 = tc.optimizer.betas.at(1);
   adam.weight_decay = tc.optimizer.weight_decay;
-  FusedAdam optimizer(model->parameters(), adam);
-  std::seed_seq order_seq{static_cast<uint64_t>(config.experiment.seed), uint64_t{4}};
-  std::mt19937_64 order_rng(order_seq);
-  const bool has_validation = data.validation.num_bags() > 0;
-  const int64_t B = tc.bags_per_step;
-  PatchAugmentation augmentation;  // image patches (uint8 instances) only
-  if (data.train.instances.defined() && data.train.instances.scalar_type() == torch::kUInt8) {
+  return adam;
+}
+
+/// The augmentation of the training instances: data.augment for uint8
+/// image patches, none for every other kind of instance.
+PatchAugmentation augmentation_for(const BagSplit& train, const Config& config) {
+  PatchAugmentation augmentation;
+  if (train.instances.defined() && train.instances.scalar_type() == torch::kUInt8) {
     augmentation.rotate_flip = config.data.augment.rotate_flip;
     augmentation.he_jitter_std = config.data.augment.he_jitter_std;
   }
-  const bool augment = augmentation.rotate_flip || augmentation.he_jitter_std > 0;
+  return augmentation;
+}
+
+/// Sets the model, Adam and both random number generators from a
+/// checkpoint's state, after checking every shape. Throws CheckpointError
+/// when `r` does not fit the model.
+void restore_train_state(MilModel& model, FusedAdam& optimizer, std::mt19937_64& order_rng, const TrainState& r) {
+  restore_checked(*model, r.weights, "weights");
+  check_same_shapes(module_tensors(*model), r.best_weights, "best weights");
+  check_same_shapes(optimizer.exp_avg(), r.exp_avg, "Adam moments");
+  check_same_shapes(optimizer.exp_avg_sq(), r.exp_avg_sq, "Adam moments");
+  for (size_t i = 0; i < r.exp_avg.size(); ++i) {
+    optimizer.exp_avg()[i].copy_(r.exp_avg[i]);
+    optimizer.exp_avg_sq()[i].copy_(r.exp_avg_sq[i]);
+  }
+  optimizer.set_steps_taken(r.adam_steps);
+  std::istringstream rng_text(r.order_rng);
+  rng_text >> order_rng;
+  if (r.torch_rng.defined()) {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(r.torch_rng);
+  }
+}
+
+/// Copies the model, Adam and both random number generators into `state`
+/// (its epoch, log and early-stopping fields are the caller's).
+void capture_train_state(MilModel& model, FusedAdam& optimizer, const std::mt19937_64& order_rng,
+                         TrainState& state) {
+  std::ostringstream rng_text;
+  rng_text << order_rng;
+  state.order_rng = rng_text.str();
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    state.torch_rng = gen.get_state();
+  }
+  state.weights = snapshot(*model);
+  state.exp_avg = optimizer.exp_avg();
+  state.exp_avg_sq = optimizer.exp_avg_sq();
+  state.adam_steps = optimizer.steps_taken();
+}
+
+/// Everything one training epoch needs besides the model.
+struct EpochContext {
+  const BagSplit& train;
+  const Config& config;
+  torch::Device device;
+  PatchAugmentation augmentation;
+  bool show_progress;
+};
+
+/// One optimizer step on the bags at `positions`; returns the batch's mean
+/// loss and writes each bag's probability into `probs`. Throws
+/// TrainingDiverged naming epoch and step on a non-finite loss or gradient.
+double train_step(MilModel& model, FusedAdam& optimizer, const EpochContext& c, const std::vector<int64_t>& positions,
+                  double* probs, int64_t epoch, int64_t step, int64_t steps) {
+  const bool augment = c.augmentation.rotate_flip || c.augmentation.he_jitter_std > 0;
+  BagBatch batch = make_batch(c.train, positions);
+  optimizer.zero_grad();
+  const torch::Tensor x =
+      model_input(c.train, augment ? augment_patches(batch.instances, c.augmentation) : batch.instances);
+  MilOutput out = model->forward(x.to(c.device), batch.bag_index.to(c.device), batch.num_bags());
+  torch::Tensor loss = torch::binary_cross_entropy_with_logits(out.bag_logits, batch.labels.to(c.device));
+  const double loss_value = loss.item<double>();
+  if (!std::isfinite(loss_value))
+    throw TrainingDiverged(fmt::format("training diverged: non-finite loss ({}) at epoch {}, step {} of {}",
+                                       loss_value, epoch, step, steps));
+  loss.backward();
+  if (!optimizer.step())
+    throw TrainingDiverged(
+        fmt::format("training diverged: non-finite gradient at epoch {}, step {} of {}", epoch, step, steps));
+  const std::vector<double> p = to_vector(torch::sigmoid(out.bag_logits.detach()));
+  std::copy(p.begin(), p.end(), probs);
+  return loss_value;
+}
+
+/// One pass over the training bags in a fresh order from `order_rng`,
+/// train.bags_per_step bags per step; returns the epoch's train row.
+EpochLog train_epoch(MilModel& model, FusedAdam& optimizer, std::mt19937_64& order_rng, const EpochContext& c,
+                     int64_t epoch) {
+  const auto t0 = Clock::now();
+  const size_t B = static_cast<size_t>(c.config.train.bags_per_step);
+  model->train();
+  std::vector<int64_t> order(c.train.num_bags());
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), order_rng);
+  std::vector<double> probs(order.size());
+  std::vector<int> labels(order.size());
+  double loss_sum = 0;
+  const int64_t steps = static_cast<int64_t>((order.size() + B - 1) / B);
+  for (size_t start = 0, step = 1; start < order.size(); start += B, ++step) {
+    const std::vector<int64_t> positions(order.begin() + start, order.begin() + std::min(order.size(), start + B));
+    const double loss = train_step(model, optimizer, c, positions, &probs[start], epoch, step, steps);
+    loss_sum += loss * static_cast<double>(positions.size());
+    for (size_t i = 0; i < positions.size(); ++i) labels[start + i] = c.train.bags[positions[i]].label;
+    if (c.show_progress)
+      draw_progress(epoch, static_cast<int64_t>(start + positions.size()), static_cast<int64_t>(order.size()),
+                    seconds_since(t0));
+  }
+  if (c.show_progress) std::fprintf(stderr, "\r\033[K");
+  return {epoch, "train", loss_sum / std::max<size_t>(1, order.size()),
+          classification_metrics(probs, labels, c.config.eval.threshold), seconds_since(t0)};
+}
+
+/// The validation row of `epoch`: the model evaluated on `validation`.
+EpochLog validation_epoch(MilModel& model, const BagSplit& validation, const Config& config, torch::Device device,
+                          int64_t epoch) {
+  const auto t0 = Clock::now();
+  BagPredictions val = predict(model, validation, config.eval.max_instances_per_pass, device);
+  return {epoch, "validation", val.loss, classification_metrics(val.probabilities, val.labels, config.eval.threshold),
+          seconds_since(t0)};
+}
+
+}  // namespace
+
+TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
+                const FitOptions& options) {
+  const TrainConfig& tc = config.train;
+  FusedAdam optimizer(model->parameters(), adam_options(tc));
+  std::seed_seq order_seq{static_cast<uint64_t>(config.experiment.seed), uint64_t{4}};
+  std::mt19937_64 order_rng(order_seq);
+  const bool has_validation = data.validation.num_bags() > 0;
+  const EpochContext context{data.train, config, device, augmentation_for(data.train, config), options.show_progress};
 
   TrainState state;  // the early-stopping state and log, as a checkpoint holds them
-  if (!options.resume) {
-    state.best_weights = snapshot(*model);
+  if (options.resume) {
+    restore_train_state(model, optimizer, order_rng, *options.resume);
+    state = *options.resume;
   } else {
-    const TrainState& r = *options.resume;
-    restore_checked(*model, r.weights, "weights");
-    check_same_shapes(module_tensors(*model), r.best_weights, "best weights");
-    check_same_shapes(optimizer.exp_avg(), r.exp_avg, "Adam moments");
-    check_same_shapes(optimizer.exp_avg_sq(), r.exp_avg_sq, "Adam moments");
-    state = r;
-    for (size_t i = 0; i < r.exp_avg.size(); ++i) {
-      optimizer.exp_avg()[i].copy_(r.exp_avg[i]);
-      optimizer.exp_avg_sq()[i].copy_(r.exp_avg_sq[i]);
-    }
-    optimizer.set_steps_taken(r.adam_steps);
-    std::istringstream rng_text(r.order_rng);
-    rng_text >> order_rng;
-    if (r.torch_rng.defined()) {
-      at::Generator gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(r.torch_rng);
-    }
+    state.best_weights = snapshot(*model);
   }
+  EarlyStopping stopping(tc.early_stopping.patience, tc.early_stopping.min_delta, tc.early_stopping.start_epoch,
+                         {state.best_loss, state.best_epoch, state.epochs_without_improvement});
   const double seconds_before = state.train_seconds;
   const auto t_train = Clock::now();
 
-  // The state after the epoch just finished, for options.on_checkpoint.
-  auto checkpoint = [&]() {
-    state.train_seconds = seconds_before + seconds_since(t_train);
-    std::ostringstream rng_text;
-    rng_text << order_rng;
-    state.order_rng = rng_text.str();
-    {
-      at::Generator gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      state.torch_rng = gen.get_state();
-    }
-    state.weights = snapshot(*model);
-    state.exp_avg = optimizer.exp_avg();
-    state.exp_avg_sq = optimizer.exp_avg_sq();
-    state.adam_steps = optimizer.steps_taken();
-    options.on_checkpoint(state);
-  };
-
-  bool stopped = options.resume && tc.early_stopping.patience > 0 &&
-                 state.epochs_without_improvement >= tc.early_stopping.patience;
-  std::vector<int64_t> order(data.train.num_bags());
+  bool stopped = options.resume && stopping.should_stop();
   for (int64_t epoch = state.epoch + 1; !stopped && epoch <= tc.epochs; ++epoch) {
-    const auto t0 = Clock::now();
-    model->train();
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), order_rng);
-    std::vector<double> probs(order.size());
-    std::vector<int> labels(order.size());
-    double loss_sum = 0;
-    int64_t step = 0;
-    const int64_t steps = (static_cast<int64_t>(order.size()) + B - 1) / B;
-    for (size_t start = 0; start < order.size(); start += B) {
-      ++step;
-      std::vector<int64_t> positions(order.begin() + start,
-                                     order.begin() + std::min(order.size(), start + static_cast<size_t>(B)));
-      BagBatch batch = make_batch(data.train, positions);
-      optimizer.zero_grad();
-      const torch::Tensor x =
-          model_input(data.train, augment ? augment_patches(batch.instances, augmentation) : batch.instances);
-      MilOutput out = model->forward(x.to(device), batch.bag_index.to(device), batch.num_bags());
-      torch::Tensor labels_t = batch.labels.to(device);
-      torch::Tensor loss = torch::binary_cross_entropy_with_logits(out.bag_logits, labels_t);
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value))
-        throw TrainingDiverged(fmt::format("training diverged: non-finite loss ({}) at epoch {}, step {} of {}",
-                                           loss_value, epoch, step, steps));
-      loss.backward();
-      if (!optimizer.step())
-        throw TrainingDiverged(fmt::format("training diverged: non-finite gradient at epoch {}, step {} of {}",
-                                           epoch, step, steps));
-      loss_sum += loss_value * batch.num_bags();
-      std::vector<double> p = to_vector(torch::sigmoid(out.bag_logits.detach()));
-      for (size_t i = 0; i < positions.size(); ++i) {
-        probs[start + i] = p[i];
-        labels[start + i] = data.train.bags[positions[i]].label;
-      }
-      if (options.show_progress)
-        draw_progress(epoch, static_cast<int64_t>(start + positions.size()), static_cast<int64_t>(order.size()),
-                      seconds_since(t0));
-    }
-    if (options.show_progress) std::fprintf(stderr, "\r\033[K");
-    EpochLog train_log{epoch, "train", loss_sum / std::max<size_t>(1, order.size()),
-                       classification_metrics(probs, labels, config.eval.threshold), seconds_since(t0)};
+    const EpochLog train_log = train_epoch(model, optimizer, order_rng, context, epoch);
     state.history.push_back(train_log);
-
     EpochLog val_log;
     if (has_validation) {
-      const auto t1 = Clock::now();
-      BagPredictions val = predict(model, data.validation, config.eval.max_instances_per_pass, device);
-      val_log = {epoch, "validation", val.loss, classification_metrics(val.probabilities, val.labels,
-                                                                        config.eval.threshold),
-                 seconds_since(t1)};
+      val_log = validation_epoch(model, data.validation, config, device, epoch);
       state.history.push_back(val_log);
     }
     state.epoch = epoch;
     if (options.on_epoch) options.on_epoch(train_log, has_validation ? &val_log : nullptr);
 
-    const double monitored = has_validation ? val_log.loss : train_log.loss;
-    bool improved = false;
-    if (epoch <= tc.early_stopping.start_epoch) {
-      // warm-up: not monitored
-    } else if (monitored < state.best_loss - tc.early_stopping.min_delta) {
-      state.best_loss = monitored;
-      state.best_epoch = epoch;
-      state.best_weights = snapshot(*model);
-      state.epochs_without_improvement = 0;
-      improved = true;
-    } else if (tc.early_stopping.patience > 0 &&
-               ++state.epochs_without_improvement >= tc.early_stopping.patience) {
-      stopped = true;
-    }
+    const auto verdict = stopping.observe(epoch, has_validation ? val_log.loss : train_log.loss);
+    const bool improved = verdict == EarlyStopping::Verdict::improved;
+    stopped = verdict == EarlyStopping::Verdict::stop;
+    state.best_loss = stopping.state().best_loss;
+    state.best_epoch = stopping.state().best_epoch;
+    state.epochs_without_improvement = stopping.state().epochs_without_improvement;
+    if (improved) state.best_weights = snapshot(*model);
     if (options.on_checkpoint && !stopped && epoch < tc.epochs &&
-        (improved || (tc.checkpoint_every > 0 && epoch % tc.checkpoint_every == 0)))
-      checkpoint();
+        (improved || (tc.checkpoint_every > 0 && epoch % tc.checkpoint_every == 0))) {
+      state.train_seconds = seconds_before + seconds_since(t_train);
+      capture_train_state(model, optimizer, order_rng, state);
+      options.on_checkpoint(state);
+    }
   }
   // No monitored epoch (the run ended within the warm-up): keep the last weights.
-  if (state.best_epoch == 0) state.best_epoch = state.epoch;
+  if (state.best_epoch == 0) state.best_epoch = stopping.kept_epoch(state.epoch);
   else restore(*model, state.best_weights);
   TrainResult result;
   result.history = state.history;

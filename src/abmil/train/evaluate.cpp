@@ -1,0 +1,59 @@
+#include "abmil/train/evaluate.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "abmil/config/config.h"
+#include "abmil/io/run_dir.h"
+#include "abmil/train/trainer.h"
+
+namespace abmil {
+
+nlohmann::json json_number(double x) { return std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x); }
+
+nlohmann::json metrics_json(const ClassificationMetrics& m, double loss) {
+  return {{"loss", json_number(loss)},
+          {"accuracy", json_number(m.accuracy)},
+          {"error", json_number(m.error)},
+          {"precision", json_number(m.precision)},
+          {"recall", json_number(m.recall)},
+          {"f1", json_number(m.f1)},
+          {"auc", json_number(m.auc)},
+          {"confusion", {{"tp", m.counts.tp}, {"fp", m.counts.fp}, {"tn", m.counts.tn}, {"fn", m.counts.fn}}}};
+}
+
+SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config,
+                                   c10::Device device, const std::filesystem::path& dir, const std::string& stem) {
+  const auto t0 = std::chrono::steady_clock::now();
+  BagPredictions p = predict(model, split, config.eval.max_instances_per_pass, device);
+  SplitEvaluation e;
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.metrics = classification_metrics(p.probabilities, p.labels, config.eval.threshold);
+  e.loss = p.loss;
+  e.instance_auc = instance_auc(split, p.attention);
+  e.json = metrics_json(e.metrics, e.loss);
+  e.json["instance_auc"] = json_number(e.instance_auc);
+  if (p.attention.defined()) {
+    const TopKMetrics top = instance_top_k(split, p.attention, config.eval.top_k);
+    e.json["instance_precision_at_k"] = json_number(top.precision);
+    e.json["instance_recall_at_k"] = json_number(top.recall);
+    e.json["k"] = config.eval.top_k;
+  }
+  e.json["bags"] = split.num_bags();
+  e.json["seconds"] = e.seconds;
+  write_file_atomic(dir / "predictions" / (stem + ".csv"), predictions_csv(split, p));
+  if (config.output.save_attention) {
+    write_file_atomic(dir / "attention" / (stem + ".csv"), attention_csv(split, p));
+    if (p.inner_attention.defined())
+      write_file_atomic(dir / "attention" / (stem + "_tokens.csv"), token_attention_csv(split, p));
+  }
+  return e;
+}
+
+std::filesystem::path start_run_dir(const Config& config) {
+  const std::filesystem::path dir = create_run_dir(config.output.dir, config.experiment.name);
+  write_file_atomic(dir / "config.yaml", config_to_yaml(config));
+  return dir;
+}
+
+}  // namespace abmil
