@@ -18,7 +18,7 @@
 #include "abmil/io/run_dir.h"
 #include "abmil/io/csv_table.h"
 #include "abmil/viz/attention_images.h"
-#include "abmil/viz/report.h"
+#include "abmil/viz/html.h"
 #include "abmil/viz/text_html.h"
 
 namespace abmil {
