@@ -150,7 +150,7 @@ TEST_F(ReportTest, IsSelfContained) {
   const std::string page = render_report(dir_);
   EXPECT_EQ(page.find("http://"), std::string::npos);
   EXPECT_EQ(page.find("https://"), std::string::npos);
-  EXPECT_EQ(page.find("<script src"), std::string::npos);  // the one inline script counts loaded images
+  EXPECT_EQ(page.find("<script src"), std::string::npos);  // at most one inline script (see render_report)
   EXPECT_EQ(page.find("<script"), page.rfind("<script"));
   EXPECT_EQ(page.find("<link"), std::string::npos);
 }

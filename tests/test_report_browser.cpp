@@ -83,22 +83,27 @@ TEST(ReportInBrowser, ShowsEverySectionPictureAndMetric) {
                                       "Attention", "Pictures", "Config"}));
   EXPECT_EQ(all_matches(dom, "<svg (class=\"chart\")").size(), 4u) << "loss, AUC, ROC, histogram";
 
-  // One <img> per picture, each the exact bytes of its visualize/ PNG, which decodes.
-  const std::vector<std::string> imgs = all_matches(dom, "(<img [^>]*>)");
-  EXPECT_EQ(imgs.size(), pictures);
-  for (const std::string& img : imgs) {
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(img, m, std::regex("src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\" alt=\"([^\"]+)\"")))
-        << img.substr(0, 80);
-    const std::string bytes = abmil_test::read_text(run_dir / "visualize" / m[2].str());
-    ASSERT_FALSE(bytes.empty()) << m[2];
-    EXPECT_TRUE(m[1].str() == abmil::base64_encode(bytes)) << m[2] << ": the data: URI is not the file's bytes";
+  // One <img> per picture, each the exact bytes of its visualize/ PNG, which decodes. (Found with
+  // find, not std::regex: libstdc++'s regex recurses once per character of a long data: URI.)
+  const std::string src = "<img src=\"data:image/png;base64,", alt = "\" alt=\"";
+  size_t images = 0;
+  for (size_t at = dom.find("<img"); at != std::string::npos; at = dom.find("<img", at + 1), ++images) {
+    ASSERT_EQ(dom.compare(at, src.size(), src), 0) << dom.substr(at, 80);
+    const size_t data = at + src.size(), data_end = dom.find(alt, data);
+    const size_t name_end = dom.find('"', data_end + alt.size());
+    ASSERT_NE(name_end, std::string::npos);
+    const std::string name = dom.substr(data_end + alt.size(), name_end - data_end - alt.size());
+    const std::string bytes = abmil_test::read_text(run_dir / "visualize" / name);
+    ASSERT_FALSE(bytes.empty()) << name;
+    EXPECT_TRUE(dom.compare(data, data_end - data, abmil::base64_encode(bytes)) == 0)
+        << name << ": the data: URI is not the file's bytes";
     const cv::Mat png = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1,
                                              const_cast<char*>(bytes.data())),
                                      cv::IMREAD_UNCHANGED);
-    EXPECT_GT(png.cols, 0) << m[2] << " does not decode";
-    EXPECT_GT(png.rows, 0) << m[2] << " does not decode";
+    EXPECT_GT(png.cols, 0) << name << " does not decode";
+    EXPECT_GT(png.rows, 0) << name << " does not decode";
   }
+  EXPECT_EQ(images, pictures);
 
   // The test metrics of metrics.json, as the page prints them (4 decimals) in its table.
   const nlohmann::json metrics = nlohmann::json::parse(abmil_test::read_text(run_dir / "metrics.json"));

@@ -403,9 +403,10 @@ std::string render_report(const std::filesystem::path& run_dir) {
   page += attention_section(d);
   page += pictures_section(d);
   page += config_section(d);
-  // The one script, inline: once the page has loaded it records on <body> how
-  // many of its pictures decoded (data-images-loaded="N/M"), which the
-  // headless-browser test reads.
+  // The one script, inline: once the page has loaded it records on <body> how many of its
+  // pictures decoded (data-images-loaded="N/M"). No test reads it any more (the browser test
+  // checks the DOM Chromium dumps and the PNG bytes instead); it stays only so that report.html
+  // keeps its bytes across the viz split. Drop it with the next change that alters the page.
   return page +
          "</main>\n<script>window.addEventListener('load',function(){var im=document.images,n=0;"
          "for(var i=0;i<im.length;i++)if(im[i].complete&&im[i].naturalWidth>0)n++;"
