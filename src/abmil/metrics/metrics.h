@@ -1,10 +1,30 @@
 // Bag-level classification metrics. No LibTorch here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
 namespace abmil {
+
+/// A bag-level metric: its key (metrics.csv column, member of metrics.json's "test" object) and
+/// the label a page shows for it.
+struct BagMetricName {
+  const char* key;
+  const char* label;
+};
+
+/// The bag-level metrics abmil computes per split, in the order it writes and shows them:
+/// loss (mean negative log-likelihood per bag), then the ClassificationMetrics fractions.
+inline constexpr std::array<BagMetricName, 7> kBagMetricNames{{
+    {"loss", "Loss (mean negative log-likelihood)"},
+    {"accuracy", "Accuracy"},
+    {"error", "Error"},
+    {"precision", "Precision"},
+    {"recall", "Recall"},
+    {"f1", "F1"},
+    {"auc", "ROC AUC"},
+}};
 
 /// Confusion counts of binary predictions (positive = label 1).
 struct ConfusionCounts {

@@ -4,20 +4,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <cstdlib>
-#include <fstream>
 #include <limits>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
-#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "abmil/config/config.h"
 #include "abmil/io/csv_table.h"
+#include "abmil/io/run_files_read.h"
+#include "abmil/metrics/metrics.h"
+#include "abmil/viz/html.h"
+#include "abmil/viz/svg_chart.h"
 
 namespace abmil {
 namespace {
@@ -26,476 +25,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr const char* kTrainColor = "#2563eb";
-constexpr const char* kValidationColor = "#ea580c";
-constexpr const char* kPositiveColor = "#dc2626";
-constexpr const char* kNegativeColor = "#64748b";
-
-// ---------------------------------------------------------------------------------------------
-// Text and files
-
-// `text` without leading and trailing spaces, tabs, CR and LF.
-std::string trim(std::string_view text) {
-  const char* ws = " \t\r\n";
-  const auto b = text.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  const auto e = text.find_last_not_of(ws);
-  return std::string(text.substr(b, e - b + 1));
-}
-
-// The whole file `path` as bytes; throws naming the file when it cannot be read.
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": cannot open");
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) throw std::runtime_error(path.string() + ": read error");
-  return out.str();
-}
-
-// Lines of `text`, "\n" or "\r\n" terminated (the last one may lack its terminator).
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    start = end + 1;
-  }
-  return lines;
-}
-
-// Number with 4 decimals, or "n/a" for NaN.
-std::string format_number(double v) {
-  if (std::isnan(v)) return "n/a";
-  return fmt::format("{:.4f}", v);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Run directory contents
-
-// One row of metrics.csv (only what the charts need; every numeric cell is validated).
-struct EpochRow {
-  double epoch = 0;
-  std::string split;
-  double loss = kNaN, auc = kNaN;
-};
-
-// Rows of metrics.csv; throws naming file and line for a malformed row.
-std::vector<EpochRow> read_metrics_csv(const fs::path& path) {
-  const CsvTable t = read_csv(path);
-  const size_t epoch = t.column("epoch"), split = t.column("split"), loss = t.column("loss"),
-               auc = t.column("auc");
-  std::vector<EpochRow> rows;
-  for (size_t r = 0; r < t.rows.size(); ++r) {
-    for (size_t c = 0; c < t.header.size(); ++c)
-      if (c != split) t.number(r, c);  // validates every numeric cell
-    EpochRow row;
-    row.epoch = t.number(r, epoch);
-    if (std::isnan(row.epoch)) throw t.error(r, "empty epoch");
-    row.split = t.rows[r][split];
-    row.loss = t.number(r, loss);
-    row.auc = t.number(r, auc);
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-// Label and predicted probability of one test bag.
-struct BagScore {
-  int label = 0;
-  double probability = 0;
-};
-
-// Attention weights of test instances, split by instance label.
-struct InstanceWeights {
-  std::vector<double> positive, negative;
-};
-
-// Per-bag scores from predictions/test.csv (one row per bag).
-std::vector<BagScore> read_predictions(const fs::path& path) {
-  const CsvTable t = read_csv(path);
-  const size_t label = t.column("bag_label"), prob = t.column("bag_probability");
-  std::vector<BagScore> bags;
-  for (size_t r = 0; r < t.rows.size(); ++r) {
-    const int y = t.label(r, label);
-    if (y < 0) throw t.error(r, "empty bag_label");
-    bags.push_back({y, t.number(r, prob)});
-  }
-  return bags;
-}
-
-// Per-bag scores from attention/test.csv: the bag columns of each bag's first instance row,
-// in order of first appearance.
-std::vector<BagScore> bags_from_attention(const CsvTable& t) {
-  const size_t id = t.column("bag_id"), label = t.column("bag_label"),
-               prob = t.column("bag_probability");
-  std::vector<BagScore> bags;
-  std::map<std::string, size_t> seen;
-  for (size_t r = 0; r < t.rows.size(); ++r) {
-    if (!seen.emplace(t.rows[r][id], bags.size()).second) continue;
-    const int y = t.label(r, label);
-    if (y < 0) throw t.error(r, "empty bag_label");
-    bags.push_back({y, t.number(r, prob)});
-  }
-  return bags;
-}
-
-// Attention weights by instance label from attention/test.csv; rows without a weight or a
-// label are skipped.
-InstanceWeights weights_from_attention(const CsvTable& t) {
-  InstanceWeights w;
-  const auto weight = t.find_column("attention_weight"), label = t.find_column("instance_label");
-  if (!weight || !label) return w;
-  for (size_t r = 0; r < t.rows.size(); ++r) {
-    const double a = t.number(r, *weight);
-    const int y = t.label(r, *label);
-    if (std::isnan(a) || y < 0) continue;
-    (y == 1 ? w.positive : w.negative).push_back(a);
-  }
-  return w;
-}
-
-// Value of `key` directly under the top-level `section` of a YAML text, by a simple line scan
-// (quotes and trailing comments removed); nullopt if not found.
-std::optional<std::string> yaml_value(const std::string& yaml, const std::string& section,
-                                      const std::string& key) {
-  bool inside = false;
-  size_t child_indent = std::string::npos;
-  for (const std::string& line : split_lines(yaml)) {
-    const std::string t = trim(line);
-    if (t.empty() || t[0] == '#') continue;
-    const size_t indent = line.find_first_not_of(" \t");
-    if (indent == 0) {
-      inside = t.rfind(section + ":", 0) == 0 && trim(t.substr(section.size() + 1)).empty();
-      child_indent = std::string::npos;
-      continue;
-    }
-    if (!inside) continue;
-    if (child_indent == std::string::npos) child_indent = indent;
-    if (indent != child_indent || t.rfind(key + ":", 0) != 0) continue;
-    std::string v = t.substr(key.size() + 1);
-    if (const size_t hash = v.find(" #"); hash != std::string::npos) v = v.substr(0, hash);
-    v = trim(v);
-    if (v.size() >= 2 && (v[0] == '"' || v[0] == '\'') && v.back() == v[0])
-      v = v.substr(1, v.size() - 2);
-    return v;
-  }
-  return std::nullopt;
-}
-
-// metrics.json parsed; throws naming the file (nlohmann's message gives line and column).
-json read_metrics_json(const fs::path& path) {
-  json j;
-  try {
-    j = json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    throw std::runtime_error(path.string() + ": " + e.what());
-  }
-  if (!j.is_object()) throw std::runtime_error(path.string() + ": expected a JSON object");
-  return j;
-}
-
-// Member `key` of `obj` if it is an object; nullptr if absent or null; throws if another type.
-const json* object_member(const json& obj, const char* key, const fs::path& file) {
-  const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  if (!it->is_object())
-    throw std::runtime_error(file.string() + ": '" + key + "' is not an object");
-  return &*it;
-}
-
-// Member `key` of `obj` as a number; nullopt if absent or null; throws if another type.
-std::optional<double> number_member(const json* obj, const char* key, const fs::path& file) {
-  if (obj == nullptr) return std::nullopt;
-  const auto it = obj->find(key);
-  if (it == obj->end() || it->is_null()) return std::nullopt;
-  if (!it->is_number()) throw std::runtime_error(file.string() + ": '" + key + "' is not a number");
-  return it->get<double>();
-}
-
-// A JSON scalar for display: integers as is, other numbers with 4 decimals, null as n/a.
-std::string format_json(const json& v) {
-  if (v.is_null()) return "n/a";
-  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
-  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
-  if (v.is_number()) return format_number(v.get<double>());
-  if (v.is_string()) return html_escape(v.get<std::string>());
-  return html_escape(v.dump());
-}
-
-// ---------------------------------------------------------------------------------------------
-// ROC
-
-// A point of the ROC curve.
-struct RocPoint {
-  double fpr = 0, tpr = 0;
-};
-
-// ROC curve of `bags` (bags with NaN probability ignored): from (0,0), one point per group of
-// equal scores in decreasing order, to (1,1). Empty when a class is missing.
-std::vector<RocPoint> roc_curve(std::vector<BagScore> bags) {
-  bags.erase(std::remove_if(bags.begin(), bags.end(),
-                            [](const BagScore& b) { return std::isnan(b.probability); }),
-             bags.end());
-  const auto pos =
-      std::count_if(bags.begin(), bags.end(), [](const BagScore& b) { return b.label == 1; });
-  const auto neg = static_cast<std::ptrdiff_t>(bags.size()) - pos;
-  if (pos == 0 || neg == 0) return {};
-  std::sort(bags.begin(), bags.end(),
-            [](const BagScore& a, const BagScore& b) { return a.probability > b.probability; });
-  std::vector<RocPoint> points{{0, 0}};
-  double tp = 0, fp = 0;
-  for (size_t i = 0; i < bags.size();) {
-    const double score = bags[i].probability;
-    for (; i < bags.size() && bags[i].probability == score; ++i)
-      (bags[i].label == 1 ? tp : fp) += 1;
-    points.push_back({fp / static_cast<double>(neg), tp / static_cast<double>(pos)});
-  }
-  return points;
-}
-
-// Trapezoidal area under `points` (equals the Mann-Whitney AUC with ties counted one half).
-double roc_area(const std::vector<RocPoint>& points) {
-  double area = 0;
-  for (size_t i = 1; i < points.size(); ++i)
-    area += (points[i].fpr - points[i - 1].fpr) * (points[i].tpr + points[i - 1].tpr) / 2;
-  return area;
-}
-
-// ---------------------------------------------------------------------------------------------
-// SVG charts
-
-// A linear axis: range and tick positions, tick labels with `decimals` decimals.
-struct Axis {
-  double lo = 0, hi = 1;
-  std::vector<double> ticks;
-  int decimals = 1;
-};
-
-// About five "nice" ticks (steps 1, 2, 5 x 10^k, at least `min_step`) covering [lo, hi].
-Axis nice_axis(double lo, double hi, double min_step = 0) {
-  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = 0, hi = 1;
-  if (!(hi > lo)) lo -= 0.5, hi += 0.5;
-  const double raw = (hi - lo) / 5;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double norm = raw / mag;
-  const double step = std::max(min_step, (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag);
-  Axis a;
-  const double first = std::floor(lo / step + 1e-9), last = std::ceil(hi / step - 1e-9);
-  a.lo = first * step;
-  a.hi = last * step;
-  for (double k = first; k <= last + 1e-9; k += 1) a.ticks.push_back(k * step);
-  a.decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
-  return a;
-}
-
-// Axis [0, 1] with ticks every 0.2.
-Axis unit_axis() { return nice_axis(0, 1); }
-
-// Smallest and largest finite value of `values` (NaN, NaN when there is none).
-std::pair<double, double> finite_range(const std::vector<double>& values) {
-  double lo = kNaN, hi = kNaN;
-  for (double v : values)
-    if (std::isfinite(v)) {
-      lo = std::isnan(lo) ? v : std::min(lo, v);
-      hi = std::isnan(hi) ? v : std::max(hi, v);
-    }
-  return {lo, hi};
-}
-
-// The drawing area of one chart: its size, margins and axes; maps data to pixels.
-struct Plot {
-  double width = 470, height = 320;
-  double left = 60, right = 16, top = 56, bottom = 48;
-  Axis x, y;
-
-  double px(double v) const { return left + (v - x.lo) / (x.hi - x.lo) * (width - left - right); }
-  double py(double v) const {
-    return height - bottom - (v - y.lo) / (y.hi - y.lo) * (height - top - bottom);
-  }
-};
-
-// Opening <svg> of `plot` with title, grid, tick labels and axis labels (caller closes it).
-std::string svg_open(const Plot& p, const std::string& title, const std::string& x_label,
-                     const std::string& y_label) {
-  std::string s = fmt::format(
-      "<svg class=\"chart\" viewBox=\"0 0 {0} {1}\" width=\"{0}\" height=\"{1}\" role=\"img\" "
-      "aria-label=\"{2}\">\n<text x=\"{3}\" y=\"20\" class=\"title\">{2}</text>\n",
-      p.width, p.height, html_escape(title), p.left);
-  const double x0 = p.px(p.x.lo), x1 = p.px(p.x.hi), y0 = p.py(p.y.lo), y1 = p.py(p.y.hi);
-  for (double t : p.y.ticks)
-    s += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" class=\"grid\"/>"
-        "<text x=\"{3:.1f}\" y=\"{4:.1f}\" text-anchor=\"end\">{5:.{6}f}</text>\n",
-        x0, p.py(t), x1, x0 - 6, p.py(t) + 4, t, p.y.decimals);
-  for (double t : p.x.ticks)
-    s += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"tick\"/>"
-        "<text x=\"{0:.1f}\" y=\"{3:.1f}\" text-anchor=\"middle\">{4:.{5}f}</text>\n",
-        p.px(t), y0, y0 + 5, y0 + 18, t, p.x.decimals);
-  s += fmt::format(
-      "<rect x=\"{0:.1f}\" y=\"{1:.1f}\" width=\"{2:.1f}\" height=\"{3:.1f}\" class=\"frame\"/>\n"
-      "<text x=\"{4:.1f}\" y=\"{5:.1f}\" text-anchor=\"middle\" class=\"label\">{6}</text>\n"
-      "<text transform=\"translate(16 {7:.1f}) rotate(-90)\" text-anchor=\"middle\" "
-      "class=\"label\">{8}</text>\n",
-      x0, y1, x1 - x0, y0 - y1, (x0 + x1) / 2, p.height - 8, html_escape(x_label), (y0 + y1) / 2,
-      html_escape(y_label));
-  return s;
-}
-
-// Polylines through `points` in `color` (broken at non-finite values), with dot markers.
-std::string svg_line(const Plot& p, const std::vector<std::pair<double, double>>& points,
-                     const std::string& color, bool markers) {
-  std::string s, run;
-  const auto flush = [&] {
-    if (!run.empty())
-      s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n",
-                       run, color);
-    run.clear();
-  };
-  for (const auto& [x, y] : points) {
-    if (!std::isfinite(x) || !std::isfinite(y)) {
-      flush();
-      continue;
-    }
-    run += fmt::format("{}{:.1f},{:.1f}", run.empty() ? "" : " ", p.px(x), p.py(y));
-    if (markers)
-      s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.2\" fill=\"{}\"/>\n", p.px(x),
-                       p.py(y), color);
-  }
-  flush();
-  return s;
-}
-
-// One legend entry: label and line color, dashed for reference lines.
-struct LegendEntry {
-  std::string label, color;
-  bool dashed = false;
-};
-
-// Legend as one row between the title and the plot area (never over the data): a line swatch
-// and a label per entry.
-std::string svg_legend(const Plot& p, const std::vector<LegendEntry>& entries) {
-  std::string s;
-  double x = p.left;
-  for (const LegendEntry& e : entries) {
-    s += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
-        "stroke-width=\"{4}\"{5}/><text x=\"{6:.1f}\" y=\"{7:.1f}\">{8}</text>\n",
-        x, p.top - 14, x + 18, e.color, e.dashed ? 1.5 : 3,
-        e.dashed ? " stroke-dasharray=\"3 3\"" : "", x + 24, p.top - 10, html_escape(e.label));
-    x += 24 + 6.6 * static_cast<double>(e.label.size()) + 20;
-  }
-  return s;
-}
-
-// Line chart of `value(row)` per epoch, one polyline per split train/validation, a dashed
-// marker at `best_epoch` (if known). `unit_range` fixes the y axis to [0, 1].
-template <typename Value>
-std::string epoch_chart(const std::vector<EpochRow>& rows, const std::string& title,
-                        const std::string& y_label, Value value, bool unit_range,
-                        std::optional<double> best_epoch) {
-  std::vector<double> epochs, values;
-  for (const EpochRow& r : rows)
-    if (r.split == "train" || r.split == "validation") {
-      epochs.push_back(r.epoch);
-      values.push_back(value(r));
-    }
-  Plot p;
-  const auto [e_lo, e_hi] = finite_range(epochs);
-  p.x = nice_axis(e_lo, e_hi, 1);
-  const auto [v_lo, v_hi] = finite_range(values);
-  p.y = unit_range ? unit_axis() : nice_axis(std::min(0.0, v_lo), v_hi);
-  std::string s = svg_open(p, title, "epoch", y_label);
-  if (best_epoch && *best_epoch >= p.x.lo && *best_epoch <= p.x.hi)
-    s += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"best\"/>\n",
-        p.px(*best_epoch), p.py(p.y.lo), p.py(p.y.hi));
-  std::vector<LegendEntry> legend;
-  for (const auto& [split, color] :
-       {std::pair<std::string, std::string>{"train", kTrainColor},
-        std::pair<std::string, std::string>{"validation", kValidationColor}}) {
-    std::vector<std::pair<double, double>> points;
-    for (const EpochRow& r : rows)
-      if (r.split == split) points.emplace_back(r.epoch, value(r));
-    if (points.empty()) continue;
-    std::sort(points.begin(), points.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    s += svg_line(p, points, color, points.size() <= 60);
-    legend.push_back({split, color});
-  }
-  if (best_epoch && *best_epoch >= p.x.lo && *best_epoch <= p.x.hi)
-    legend.push_back({fmt::format("best epoch {}", *best_epoch), "#9aa4b2", true});
-  return s + svg_legend(p, legend) + "</svg>\n";
-}
-
-// Square ROC chart of `points` with the chance diagonal; `auc` goes into the title.
-std::string roc_chart(const std::vector<RocPoint>& points, double auc, size_t bags) {
-  Plot p;
-  p.width = 380;
-  p.height = 380;
-  p.top = 34;
-  p.x = unit_axis();
-  p.y = unit_axis();
-  std::string s = svg_open(p, fmt::format("ROC of {} test bags (AUC {})", bags, format_number(auc)),
-                           "false positive rate", "true positive rate");
-  s += fmt::format(
-      "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" class=\"diagonal\"/>\n",
-      p.px(0), p.py(0), p.px(1), p.py(1));
-  std::vector<std::pair<double, double>> xy;
-  for (const RocPoint& r : points) xy.emplace_back(r.fpr, r.tpr);
-  s += svg_line(p, xy, kTrainColor, false);
-  return s + "</svg>\n";
-}
-
-// Fraction of `values` in each of `bins` equal bins over [0, hi] (the last bin is closed).
-std::vector<double> histogram(const std::vector<double>& values, size_t bins, double hi) {
-  std::vector<double> counts(bins, 0.0);
-  for (double v : values) {
-    const double pos = hi > 0 ? v / hi * static_cast<double>(bins) : 0.0;
-    const size_t b = std::min(bins - 1, static_cast<size_t>(std::max(0.0, pos)));
-    counts[b] += 1;
-  }
-  for (double& c : counts) c /= std::max<double>(1, static_cast<double>(values.size()));
-  return counts;
-}
-
-// Histogram chart of the attention weights of label-1 against label-0 instances, bars side by
-// side per bin, each class normalized to fractions of its own instances.
-std::string weight_histogram(const InstanceWeights& w) {
-  constexpr size_t kBins = 20;
-  std::vector<double> all = w.positive;
-  all.insert(all.end(), w.negative.begin(), w.negative.end());
-  Plot p;
-  p.width = 620;
-  p.x = nice_axis(0, finite_range(all).second);
-  const double bin_width = (p.x.hi - p.x.lo) / kBins;
-  const std::vector<double> pos = histogram(w.positive, kBins, p.x.hi);
-  const std::vector<double> neg = histogram(w.negative, kBins, p.x.hi);
-  p.y = nice_axis(0, std::max(*std::max_element(pos.begin(), pos.end()),
-                              *std::max_element(neg.begin(), neg.end())));
-  std::string s = svg_open(p, "Attention weights of test instances by instance label",
-                           "attention weight", "fraction of instances");
-  for (size_t b = 0; b < kBins; ++b) {
-    const double x0 = p.px(bin_width * static_cast<double>(b));
-    const double half = (p.px(bin_width * static_cast<double>(b + 1)) - x0) / 2;
-    for (const auto& [frac, offset, color] :
-         {std::tuple<double, double, const char*>{pos[b], 0.0, kPositiveColor},
-          std::tuple<double, double, const char*>{neg[b], half, kNegativeColor}}) {
-      if (frac <= 0) continue;
-      s += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>\n",
-          x0 + offset + 0.5, p.py(frac), std::max(0.5, half - 1), p.py(0) - p.py(frac), color);
-    }
-  }
-  s += svg_legend(p, {{fmt::format("label 1 ({} instances)", w.positive.size()), kPositiveColor},
-                      {fmt::format("label 0 ({} instances)", w.negative.size()), kNegativeColor}});
-  return s + "</svg>\n";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Page sections
@@ -541,23 +70,39 @@ figcaption{color:var(--muted);font-size:.85rem}
 pre{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:12px 14px;overflow:auto;margin:0;font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 )css";
 
-// Display names of known test metrics, in display order.
+// Display names of the test metrics the report knows, in display order: the bag metrics, then
+// the instance-level figures and bookkeeping of metrics.json's "test" object.
 const std::vector<std::pair<std::string, std::string>>& metric_names() {
-  static const std::vector<std::pair<std::string, std::string>> names{
-      {"loss", "Loss (mean negative log-likelihood)"},
-      {"accuracy", "Accuracy"},
-      {"error", "Error"},
-      {"precision", "Precision"},
-      {"recall", "Recall"},
-      {"f1", "F1"},
-      {"auc", "ROC AUC"},
-      {"instance_auc", "Instance AUC (attention weights)"},
-      {"instance_precision_at_k", "Instance precision@k"},
-      {"instance_recall_at_k", "Instance recall@k"},
-      {"k", "k"},
-      {"bags", "Test bags"},
-      {"seconds", "Evaluation seconds"}};
+  static const std::vector<std::pair<std::string, std::string>> names = [] {
+    std::vector<std::pair<std::string, std::string>> n;
+    for (const BagMetricName& m : kBagMetricNames) n.emplace_back(m.key, m.label);
+    n.insert(n.end(), {{"instance_auc", "Instance AUC (attention weights)"},
+                       {"instance_precision_at_k", "Instance precision@k"},
+                       {"instance_recall_at_k", "Instance recall@k"},
+                       {"k", "k"},
+                       {"bags", "Test bags"},
+                       {"seconds", "Evaluation seconds"}});
+    return n;
+  }();
   return names;
+}
+
+// A JSON scalar for display: integers as is, other numbers with 4 decimals, null as n/a.
+std::string format_json(const json& v) {
+  if (v.is_null()) return "n/a";
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  if (v.is_number()) return format_metric(v.get<double>());
+  if (v.is_string()) return html_escape(v.get<std::string>());
+  return html_escape(v.dump());
+}
+
+// `threshold` as config.yaml spells it (config_to_yaml: shortest round-trip text, ".0" added
+// to a whole number), e.g. "0.5", "1.0".
+std::string threshold_text(double threshold) {
+  std::string s = fmt::format("{}", threshold);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
 }
 
 // `<section id=ID><h2>HEADING</h2>BODY</section>`.
@@ -581,17 +126,35 @@ std::string folder_name(const fs::path& run_dir) {
 struct RunData {
   fs::path dir;
   std::string name;
-  std::optional<std::string> config;
-  std::optional<std::string> threshold;
+  std::optional<std::string> config;        // config.yaml verbatim
+  std::optional<std::string> config_error;  // why config.yaml did not load, when it did not
+  std::optional<double> threshold;          // eval.threshold of a loaded config.yaml
   json metrics;
   const json* test = nullptr;
   const json* training = nullptr;
-  std::optional<std::vector<EpochRow>> epochs;
+  std::optional<std::vector<MetricsCsvRow>> epochs;
   std::optional<std::vector<BagScore>> bags;
   std::string bags_source;
   std::optional<InstanceWeights> weights;
   std::vector<fs::path> pictures;
 };
+
+// config.yaml at `path`, when present: its text for the config section, and the run name (when
+// not empty) and eval.threshold through the config loader (the file is the resolved config that
+// config_to_yaml wrote; abmil visualize and predict load it the same way). A config.yaml the
+// loader rejects (hand-edited, or written by another abmil version) does not stop the report:
+// the folder name and the default threshold stand in, and the config section says why.
+void read_config(const fs::path& path, RunData& d) {
+  if (!fs::is_regular_file(path)) return;
+  d.config = read_run_file(path);
+  try {
+    const Config cfg = parse_config(*d.config, path.string());
+    if (!cfg.experiment.name.empty()) d.name = cfg.experiment.name;
+    d.threshold = cfg.eval.threshold;
+  } catch (const ConfigError& e) {
+    d.config_error = e.what();
+  }
+}
 
 // Reads every input of `dir`; throws as render_report documents.
 RunData read_run(const fs::path& dir) {
@@ -601,27 +164,23 @@ RunData read_run(const fs::path& dir) {
   if (!fs::is_regular_file(metrics_json))
     throw std::runtime_error(dir.string() + ": not a finished run (no metrics.json)");
   d.metrics = read_metrics_json(metrics_json);
-  d.test = object_member(d.metrics, "test", metrics_json);
-  d.training = object_member(d.metrics, "training", metrics_json);
+  d.test = json_object_member(d.metrics, "test", metrics_json);
+  d.training = json_object_member(d.metrics, "training", metrics_json);
 
   d.name = folder_name(dir);
-  if (fs::is_regular_file(dir / "config.yaml")) {
-    d.config = read_file(dir / "config.yaml");
-    if (auto n = yaml_value(*d.config, "experiment", "name"); n && !n->empty()) d.name = *n;
-    d.threshold = yaml_value(*d.config, "eval", "threshold");
-  }
+  read_config(dir / "config.yaml", d);
   if (fs::is_regular_file(dir / "metrics.csv")) d.epochs = read_metrics_csv(dir / "metrics.csv");
 
   std::optional<CsvTable> attention;
   if (fs::is_regular_file(dir / "attention" / "test.csv")) {
     attention = read_csv(dir / "attention" / "test.csv");
-    d.weights = weights_from_attention(*attention);
+    d.weights = attention_weights_by_label(*attention);
   }
   if (fs::is_regular_file(dir / "predictions" / "test.csv")) {
-    d.bags = read_predictions(dir / "predictions" / "test.csv");
+    d.bags = read_predictions_csv(dir / "predictions" / "test.csv");
     d.bags_source = "predictions/test.csv";
   } else if (attention) {
-    d.bags = bags_from_attention(*attention);
+    d.bags = attention_bag_scores(*attention);
     d.bags_source = "attention/test.csv";
   }
 
@@ -639,19 +198,19 @@ RunData read_run(const fs::path& dir) {
 std::string summary_section(const RunData& d) {
   const fs::path mj = d.dir / "metrics.json";
   std::string cards = card("Run", html_escape(d.name));
-  if (auto v = number_member(d.training, "best_epoch", mj))
+  if (auto v = json_number_member(d.training, "best_epoch", mj))
     cards += card("Best epoch", fmt::format("{}", *v));
-  if (auto v = number_member(d.training, "epochs_run", mj)) {
+  if (auto v = json_number_member(d.training, "epochs_run", mj)) {
     std::string run = fmt::format("{}", *v);
     if (d.training->contains("stopped_early") && (*d.training)["stopped_early"].is_boolean())
       run += (*d.training)["stopped_early"].get<bool>() ? " (stopped early)" : "";
     cards += card("Epochs run", run);
   }
-  if (auto v = number_member(d.training, "seconds", mj))
-    cards += card("Training seconds", format_number(*v));
-  if (auto v = number_member(&d.metrics, "seconds_total", mj))
-    cards += card("Total seconds", format_number(*v));
-  if (auto v = number_member(d.training, "threads", mj))
+  if (auto v = json_number_member(d.training, "seconds", mj))
+    cards += card("Training seconds", format_metric(*v));
+  if (auto v = json_number_member(&d.metrics, "seconds_total", mj))
+    cards += card("Total seconds", format_metric(*v));
+  if (auto v = json_number_member(d.training, "threads", mj))
     cards += card("Threads", fmt::format("{}", *v));
   if (d.test && d.test->contains("bags"))
     cards += card("Test bags", format_json((*d.test)["bags"]));
@@ -685,20 +244,26 @@ std::string metrics_section(const RunData& d) {
                      rows + "</table>\n");
 }
 
+// The column `value` of every metrics.csv row, as points of an epoch chart.
+std::vector<EpochPoint> epoch_points(const std::vector<MetricsCsvRow>& rows,
+                                     double MetricsCsvRow::*value) {
+  std::vector<EpochPoint> points;
+  for (const MetricsCsvRow& r : rows) points.push_back({r.epoch, r.split, r.*value});
+  return points;
+}
+
 // Loss and AUC per epoch, train and validation.
 std::string curves_section(const RunData& d) {
   if (!d.epochs || d.epochs->empty())
     return section("curves", "Training curves",
                    "<p class=\"note\">No metrics.csv rows to plot.</p>\n");
-  const auto best = number_member(d.training, "best_epoch", d.dir / "metrics.json");
+  const auto best = json_number_member(d.training, "best_epoch", d.dir / "metrics.json");
   return section("curves", "Training curves",
                  "<div class=\"charts\">\n" +
-                     epoch_chart(
-                         *d.epochs, "Loss per epoch", "loss",
-                         [](const EpochRow& r) { return r.loss; }, false, best) +
-                     epoch_chart(
-                         *d.epochs, "AUC per epoch", "ROC AUC",
-                         [](const EpochRow& r) { return r.auc; }, true, best) +
+                     epoch_chart(epoch_points(*d.epochs, &MetricsCsvRow::loss),
+                                 "Loss per epoch", "loss", false, best) +
+                     epoch_chart(epoch_points(*d.epochs, &MetricsCsvRow::auc), "AUC per epoch",
+                                 "ROC AUC", true, best) +
                      "</div>\n");
 }
 
@@ -708,12 +273,20 @@ std::string roc_section(const RunData& d) {
     return section("roc", "ROC curve",
                    "<p class=\"note\">No per-bag test scores (neither predictions/test.csv nor "
                    "attention/test.csv).</p>\n");
-  const std::vector<RocPoint> points = roc_curve(*d.bags);
+  // Bags without a probability (NaN) have no place on the curve, nor in the area.
+  std::vector<double> scores;
+  std::vector<int> labels;
+  for (const BagScore& b : *d.bags)
+    if (!std::isnan(b.probability)) {
+      scores.push_back(b.probability);
+      labels.push_back(b.label);
+    }
+  const std::vector<RocPoint> points = roc_curve(scores, labels);
   if (points.empty())
     return section("roc", "ROC curve",
                    "<p class=\"note\">The test bags hold only one class: no ROC curve.</p>\n");
   return section("roc", "ROC curve",
-                 roc_chart(points, roc_area(points), d.bags->size()) +
+                 roc_chart(points, roc_auc(scores, labels), d.bags->size()) +
                      fmt::format("<p class=\"note\">From the bag scores in {}; equal scores form "
                                  "one step.</p>\n",
                                  html_escape(d.bags_source)));
@@ -722,11 +295,11 @@ std::string roc_section(const RunData& d) {
 // 2x2 confusion table at the threshold: from metrics.json, or counted from the bag scores.
 std::string confusion_section(const RunData& d) {
   const fs::path mj = d.dir / "metrics.json";
-  const json* c = d.test ? object_member(*d.test, "confusion", mj) : nullptr;
-  std::optional<double> tp = number_member(c, "tp", mj), fp = number_member(c, "fp", mj),
-                        tn = number_member(c, "tn", mj), fn = number_member(c, "fn", mj);
+  const json* c = d.test ? json_object_member(*d.test, "confusion", mj) : nullptr;
+  std::optional<double> tp = json_number_member(c, "tp", mj), fp = json_number_member(c, "fp", mj),
+                        tn = json_number_member(c, "tn", mj), fn = json_number_member(c, "fn", mj);
   std::string source = "metrics.json";
-  const double threshold = d.threshold ? std::strtod(d.threshold->c_str(), nullptr) : 0.5;
+  const double threshold = d.threshold.value_or(0.5);
   if (!(tp && fp && tn && fn) && d.bags) {
     tp = fp = tn = fn = 0.0;
     for (const BagScore& b : *d.bags)
@@ -743,7 +316,7 @@ std::string confusion_section(const RunData& d) {
       "</table>\n<p class=\"note\">Counts of test bags from {}; a bag is predicted positive when "
       "its probability is at least the threshold {}.</p>\n",
       *tp, *fn, *fp, *tn, html_escape(source),
-      d.threshold ? html_escape(*d.threshold) : "0.5 (the default)");
+      d.threshold ? html_escape(threshold_text(*d.threshold)) : "0.5 (the default)");
   return section("confusion", "Confusion matrix", body);
 }
 
@@ -766,12 +339,12 @@ std::string attention_section(const RunData& d) {
       for (double x : v) s += x;
       return v.empty() ? kNaN : s / static_cast<double>(v.size());
     };
-    body += "<div class=\"charts\">" + weight_histogram(*d.weights) + "</div>\n" +
+    body += "<div class=\"charts\">" + weight_histogram(d.weights->positive, d.weights->negative) + "</div>\n" +
             fmt::format(
                 "<p class=\"note\">All test instances of attention/test.csv; bars are "
                 "fractions of each label's instances. Mean weight: label 1 {}, label 0 "
                 "{}.</p>\n",
-                format_number(mean(d.weights->positive)), format_number(mean(d.weights->negative)));
+                format_metric(mean(d.weights->positive)), format_metric(mean(d.weights->negative)));
   } else {
     body +=
         "<p class=\"note\">No attention weights with instance labels in attention/test.csv.</p>\n";
@@ -791,61 +364,24 @@ std::string pictures_section(const RunData& d) {
     body += fmt::format(
         "<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\"><figcaption>{}</figcaption>"
         "</figure>\n",
-        base64_encode(read_file(png)), name, name);
+        base64_encode(read_run_file(png)), name, name);
   }
   return section("pictures", "Pictures", body);
 }
 
-// The resolved config, verbatim.
+// The resolved config, verbatim (after a note when the config loader rejected it).
 std::string config_section(const RunData& d) {
   if (!d.config)
     return section("config", "Config", "<p class=\"note\">No config.yaml in the run.</p>\n");
-  return section("config", "Config", "<pre>" + html_escape(*d.config) + "</pre>\n");
+  const std::string note =
+      d.config_error ? fmt::format("<p class=\"note\">config.yaml does not load ({}); the report "
+                                   "uses the folder name and the default threshold.</p>\n",
+                                   html_escape(*d.config_error))
+                     : "";
+  return section("config", "Config", note + "<pre>" + html_escape(*d.config) + "</pre>\n");
 }
 
 }  // namespace
-
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const size_t n = std::min<size_t>(3, bytes.size() - i);
-    uint32_t v = 0;
-    for (size_t k = 0; k < 3; ++k)
-      v = (v << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
-    for (size_t k = 0; k < 4; ++k) out += k <= n ? kAlphabet[(v >> (18 - 6 * k)) & 63] : '=';
-  }
-  return out;
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string render_report(const std::filesystem::path& run_dir) {
   const RunData d = read_run(run_dir);
@@ -867,9 +403,10 @@ std::string render_report(const std::filesystem::path& run_dir) {
   page += attention_section(d);
   page += pictures_section(d);
   page += config_section(d);
-  // The one script, inline: once the page has loaded it records on <body> how
-  // many of its pictures decoded (data-images-loaded="N/M"), which the
-  // headless-browser test reads.
+  // The one script, inline: once the page has loaded it records on <body> how many of its
+  // pictures decoded (data-images-loaded="N/M"). No test reads it any more (the browser test
+  // checks the DOM Chromium dumps and the PNG bytes instead); it stays only so that report.html
+  // keeps its bytes across the viz split. Drop it with the next change that alters the page.
   return page +
          "</main>\n<script>window.addEventListener('load',function(){var im=document.images,n=0;"
          "for(var i=0;i<im.length;i++)if(im[i].complete&&im[i].naturalWidth>0)n++;"

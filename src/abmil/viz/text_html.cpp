@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "abmil/viz/report.h"
+#include "abmil/viz/html.h"
 
 namespace abmil {
 

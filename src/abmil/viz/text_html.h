@@ -30,7 +30,7 @@ struct TextBagWeights {
 ///   weight as a tooltip);
 /// - tokens: the sentences as lines, every kept token shaded red by its
 ///   weight divided by the document's largest.
-/// `heading` (plain text, escaped with report.h's html_escape) goes on top, with a legend.
+/// `heading` (plain text, escaped with html.h's html_escape) goes on top, with a legend.
 /// Throws std::invalid_argument when weights.instances is neither empty nor
 /// one per instance, or weights.tokens is neither empty nor one list per
 /// sentence instance with one weight per kept token.

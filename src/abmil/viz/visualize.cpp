@@ -18,7 +18,7 @@
 #include "abmil/io/run_dir.h"
 #include "abmil/io/csv_table.h"
 #include "abmil/viz/attention_images.h"
-#include "abmil/viz/report.h"
+#include "abmil/viz/html.h"
 #include "abmil/viz/text_html.h"
 
 namespace abmil {
@@ -249,6 +249,27 @@ std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& r
   return written;
 }
 
+/// Position in `test` of every test bag id, after checking that each bag of the rebuilt data
+/// has the same instances (source indices) as its rows in the attention CSV `csv` (read into
+/// `records`). Throws std::runtime_error "CSV: bag ID does not match the data of
+/// RUN_DIR/config.yaml (was the data changed?)" otherwise.
+std::map<int64_t, int64_t> match_test_bags(const BagSplit& test, const std::map<int64_t, BagRecord>& records,
+                                           const std::filesystem::path& csv, const std::filesystem::path& run_dir) {
+  std::map<int64_t, int64_t> position_of_id;
+  for (int64_t b = 0; b < test.num_bags(); ++b) {
+    const Bag& bag = test.bags[b];
+    const auto it = records.find(bag.id);
+    const bool same = it != records.end() && it->second.instances.size() == static_cast<size_t>(bag.size()) &&
+                      std::equal(bag.source_indices.begin(), bag.source_indices.end(), it->second.instances.begin(),
+                                 [](int64_t s, const InstanceRecord& r) { return s == r.source_index; });
+    if (!same)
+      throw std::runtime_error(fmt::format("{}: bag {} does not match the data of {} (was the data changed?)",
+                                           csv.string(), bag.id, (run_dir / "config.yaml").string()));
+    position_of_id[bag.id] = b;
+  }
+  return position_of_id;
+}
+
 }  // namespace
 
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
@@ -265,19 +286,7 @@ std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& ru
   const MilData data = load_mnist_bags(cfg.data, static_cast<uint64_t>(cfg.experiment.seed));
   const BagSplit& test = data.test;
 
-  // Match every test bag of the rebuilt data with its rows in the CSV.
-  std::map<int64_t, int64_t> position_of_id;
-  for (int64_t b = 0; b < test.num_bags(); ++b) {
-    const Bag& bag = test.bags[b];
-    const auto it = records.find(bag.id);
-    const bool same = it != records.end() && it->second.instances.size() == static_cast<size_t>(bag.size()) &&
-                      std::equal(bag.source_indices.begin(), bag.source_indices.end(), it->second.instances.begin(),
-                                 [](int64_t s, const InstanceRecord& r) { return s == r.source_index; });
-    if (!same)
-      throw std::runtime_error(fmt::format("{}: bag {} does not match the data of {} (was the data changed?)",
-                                           csv.string(), bag.id, (run_dir / "config.yaml").string()));
-    position_of_id[bag.id] = b;
-  }
+  const std::map<int64_t, int64_t> position_of_id = match_test_bags(test, records, csv, run_dir);
 
   const std::string what = has_attention ? "attention weights" : "instance probabilities";
   auto strip = [&](int64_t id) {
