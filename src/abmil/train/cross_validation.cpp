@@ -26,6 +26,7 @@
 #include "abmil/data/text_bags.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/train/run.h"
+#include "abmil/train/run_files.h"
 #include "abmil/train/trainer.h"
 
 extern char** environ;

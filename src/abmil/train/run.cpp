@@ -17,6 +17,7 @@
 #include "abmil/data/text_bags.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/train/checkpoint.h"
+#include "abmil/train/run_files.h"
 #include "abmil/train/trainer.h"
 
 namespace abmil {
