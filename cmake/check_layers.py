@@ -57,16 +57,17 @@ def included_layer(src_abmil, file_dir, kind, path):
 def check(src, graph):
     """Returns the list of error lines for the tree under `src`."""
     src_abmil = os.path.join(os.path.abspath(src), "abmil")
+    root_dir = os.path.dirname(os.path.abspath(src))  # paths in the messages: src/abmil/...
     errors = []
     for name in sorted(os.listdir(src_abmil)):
         folder = os.path.join(src_abmil, name)
         if os.path.isdir(folder) and name not in graph:
-            errors.append(f"{folder}: folder is not a layer declared in CMakeLists.txt (abmil_add_layer)")
+            errors.append(f"{os.path.relpath(folder, root_dir)}: folder is not a layer declared in CMakeLists.txt (abmil_add_layer)")
     for layer in sorted(graph):
         allowed = closure(graph, layer)
         folder = os.path.join(src_abmil, layer)
         if not os.path.isdir(folder):
-            errors.append(f"{folder}: declared layer '{layer}' has no folder")
+            errors.append(f"{os.path.relpath(folder, root_dir)}: declared layer '{layer}' has no folder")
             continue
         for root, _, files in os.walk(folder):
             for name in sorted(files):
@@ -83,7 +84,7 @@ def check(src, graph):
                             continue
                         below = ", ".join(sorted(allowed - {layer})) or "none"
                         errors.append(
-                            f"{os.path.relpath(path)}:{number}: layer '{layer}' includes "
+                            f"{os.path.relpath(path, root_dir)}:{number}: layer '{layer}' includes "
                             f"{m.group(1)}{m.group(2)}{'>' if m.group(1) == '<' else chr(34)} "
                             f"of layer '{target}', which is not below it "
                             f"('{layer}' may use: {below})")

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <vector>
 
 #include "abmil/config/config.h"
 #include "abmil/data/bag.h"
@@ -26,7 +27,7 @@ int main() {
   const abmil::BagSplit split = abmil::make_split("test", {bag}, torch::randn({instances, features}));
   const abmil::BagBatch batch = abmil::make_batch(split, {0});
 
-  abmil::MilModel model(config.model, {features});
+  abmil::MilModel model(config.model, std::vector<int64_t>{features});
   model->eval();
   torch::NoGradGuard no_grad;
   const abmil::MilOutput out =
