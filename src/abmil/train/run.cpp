@@ -16,6 +16,7 @@
 #include "abmil/io/run_dir.h"
 #include "abmil/train/checkpoint.h"
 #include "abmil/train/evaluate.h"
+#include "abmil/train/run_files.h"
 #include "abmil/train/runtime.h"
 #include "abmil/train/trainer.h"
 

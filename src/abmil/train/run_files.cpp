@@ -1,0 +1,79 @@
+#include "abmil/train/run_files.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "abmil/data/bag.h"
+#include "abmil/train/trainer.h"
+
+namespace abmil {
+
+namespace {
+
+/// `{:.6f}` of a metric, empty for NaN (undefined AUC).
+std::string num(double v) { return std::isnan(v) ? "" : fmt::format("{:.6f}", v); }
+
+}  // namespace
+
+std::string metrics_csv(const std::vector<EpochLog>& history) {
+  std::string out = "epoch,split,loss,accuracy,error,precision,recall,f1,auc,seconds\n";
+  for (const EpochLog& e : history) {
+    const auto& m = e.metrics;
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{:.3f}\n", e.epoch, e.split, num(e.loss), num(m.accuracy),
+                       num(m.error), num(m.precision), num(m.recall), num(m.f1), num(m.auc), e.seconds);
+  }
+  return out;
+}
+
+std::string predictions_csv(const BagSplit& split, const BagPredictions& p) {
+  std::string out = "bag_id,bag_label,bag_probability,instances\n";
+  for (int64_t b = 0; b < split.num_bags(); ++b)
+    out += fmt::format("{},{},{:.8g},{}\n", split.bags[b].id, split.bags[b].label, p.probabilities[b],
+                       split.bags[b].size());
+  return out;
+}
+
+std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
+  std::string out =
+      "bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,"
+      "instance_probability,bag_label,bag_probability\n";
+  auto column = [](const torch::Tensor& t) {
+    return t.defined() ? t.to(torch::kCPU, torch::kDouble).contiguous() : torch::Tensor();
+  };
+  const torch::Tensor a = column(p.attention), s = column(p.attention_logits), q = column(p.instance_probabilities);
+  auto cell = [](const torch::Tensor& t, int64_t row) {
+    return t.defined() ? fmt::format("{:.8g}", t.data_ptr<double>()[row]) : std::string();
+  };
+  for (int64_t b = 0; b < split.num_bags(); ++b) {
+    const Bag& bag = split.bags[b];
+    for (int64_t k = 0; k < bag.size(); ++k) {
+      const int64_t row = split.offsets[b] + k;
+      const int y = k < static_cast<int64_t>(bag.instance_labels.size()) ? bag.instance_labels[k] : -1;
+      out += fmt::format("{},{},{},{},{},{},{},{},{:.8g}\n", bag.id, k, bag.source_indices[k],
+                         y < 0 ? std::string() : std::to_string(y), cell(a, row), cell(s, row), cell(q, row),
+                         bag.label, p.probabilities[b]);
+    }
+  }
+  return out;
+}
+
+std::string token_attention_csv(const BagSplit& split, const BagPredictions& p) {
+  if (!p.inner_attention.defined()) throw std::invalid_argument("token_attention_csv: the model has no inner attention");
+  const torch::Tensor w = p.inner_attention.to(torch::kCPU, torch::kDouble).contiguous();
+  const torch::Tensor ids = split.instances.to(torch::kLong).contiguous();
+  const int64_t T = w.size(1);
+  const double* wp = w.data_ptr<double>();
+  const int64_t* ip = ids.data_ptr<int64_t>();
+  std::string out = "bag_id,instance_index,token_index,token_id,attention_weight\n";
+  for (int64_t b = 0; b < split.num_bags(); ++b)
+    for (int64_t k = 0; k < split.bags[b].size(); ++k) {
+      const int64_t row = split.offsets[b] + k;
+      for (int64_t t = 0; t < T; ++t)
+        if (ip[row * T + t] != 0)
+          out += fmt::format("{},{},{},{},{:.6g}\n", split.bags[b].id, k, t, ip[row * T + t], wp[row * T + t]);
+    }
+  return out;
+}
+
+}  // namespace abmil

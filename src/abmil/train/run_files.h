@@ -1,0 +1,35 @@
+// The CSV files of the run directory (io/run_dir.h lists the layout): their
+// text from the training types. The training layer writes them with
+// write_file_atomic; io itself knows no training type.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace abmil {
+
+struct BagSplit;
+struct BagPredictions;
+struct EpochLog;
+
+/// metrics.csv text: header `epoch,split,loss,accuracy,error,precision,recall,f1,auc,seconds`
+/// and one row per log entry.
+std::string metrics_csv(const std::vector<EpochLog>& history);
+
+/// Bag predictions CSV text, one row per bag of `split`:
+/// `bag_id,bag_label,bag_probability,instances`.
+std::string predictions_csv(const BagSplit& split, const BagPredictions& predictions);
+
+/// Attention CSV text, one row per instance of every bag of `split`:
+/// `bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,bag_label,bag_probability`.
+/// Columns a model does not produce are left empty.
+std::string attention_csv(const BagSplit& split, const BagPredictions& predictions);
+
+/// Inner attention CSV text (text sentences: the token weights of each
+/// sentence, BagPredictions::inner_attention), one row per non-<pad> part of
+/// every instance of `split`: `bag_id,instance_index,token_index,token_id,attention_weight`
+/// (token_index: position in the sentence; the weights of one instance sum to 1).
+/// Throws std::invalid_argument when `predictions` has no inner attention.
+std::string token_attention_csv(const BagSplit& split, const BagPredictions& predictions);
+
+}  // namespace abmil
