@@ -49,12 +49,13 @@ def read_bags(path):
 
 
 def stratified_split(labels, test_fraction, rng):
-    """Positions of (train, test): test_fraction of each label held out (at least one)."""
+    """Positions of (train, test): test_fraction of each label held out, rounded half up
+    (abmil's stratified_split: the same bag counts, not the same bags), at least one."""
     train, test = [], []
     for label in (0, 1):
         pos = [i for i, y in enumerate(labels) if y == label]
         rng.shuffle(pos)
-        k = max(1, int(round(test_fraction * len(pos))))
+        k = min(max(1, int(np.floor(test_fraction * len(pos) + 0.5))), len(pos) - 1)
         test += pos[:k]
         train += pos[k:]
     return sorted(train), sorted(test)
