@@ -25,21 +25,22 @@ bs=${BAGS_PER_STEP:-1,16}
 flush=${FLUSH:-on}
 [ -x build/abmil_bench ] || ./scripts/build.sh
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.out"' EXIT
 
-# run TAG ROUND COMMAND...: its output to stderr, its last line (JSON) to the log as `TAG ROUND JSON`.
+# run TAG ROUND COMMAND...: its output shown, its last line (JSON) to the log as `TAG ROUND JSON`.
 run() {
   local tag=$1 round=$2
   shift 2
-  "$@" | tee /dev/stderr | tail -1 | sed "s/^/$tag $round /" >> "$log"
+  "$@" | tee "$log.out"
+  echo "$tag $round $(tail -1 "$log.out")" >> "$log"
 }
 ours() {
-  echo "== round $1: abmil_bench mnist, B=$bs, flush denormals $flush" >&2
+  echo "== round $1: abmil_bench mnist, B=$bs, flush denormals $flush"
   run ours "$1" ./build/abmil_bench mnist --data "$data" --threads "$threads" --epochs "$epochs" \
     --bags-per-step "$bs" --flush-denormal "$flush"
 }
 reference() {  # reference ROUND TAG [--flush-denormal]
-  echo "== round $1: PyTorch reference ($ref) ${3:-default}" >&2
+  echo "== round $1: PyTorch reference ($ref) ${3:-default}"
   run "$2" "$1" /usr/bin/python3 "$ref" "$data" --epochs "$epochs" --gated --balanced --per-epoch \
     --threads "$threads" ${3:+"$3"}
 }

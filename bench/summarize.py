@@ -48,11 +48,15 @@ class Steady:
 
 
 def faster(ref, ours):
-    return f"{ref.late / ours.late:.2f}x"
+    """The steady-state speed of `ours` against `ref`: "2.31x faster", "1.50x slower" or "1.00" (itself)."""
+    if ref is ours:
+        return "1.00"
+    r = ref.late / ours.late
+    return f"{r:.2f}x faster" if r >= 1 else f"{1 / r:.2f}x slower"
 
 
 def ratio_note():
-    print("(ratios: the reference's late s/epoch over the run's, above 1 = the run is faster in the steady state)")
+    print("(faster/slower: the run's late s/epoch against the reference's, i.e. in the steady state)")
 
 
 def target_line(what, ratio, goal):
@@ -90,8 +94,8 @@ def mnist(log):
         print(f"| {s.label} | {s.cells()} | {faster(ref['ref'], s)} | {faster(ref['refflush'], s)} |")
     for b in bs:
         name = abmil[b].label + (" (best B)" if b == best and len(bs) > 1 else "")
-        print(f"| {name} | {abmil[b].cells()} | {faster(ref['ref'], abmil[b])} faster | "
-              f"{faster(ref['refflush'], abmil[b])} faster |")
+        print(f"| {name} | {abmil[b].cells()} | {faster(ref['ref'], abmil[b])} | "
+              f"{faster(ref['refflush'], abmil[b])} |")
     ratio_note()
     print("\nsteady-state targets, against the reference with flush (like for like):")
     for b, goal in ((1, 2), (16, 5)):
@@ -116,7 +120,7 @@ def mnist(log):
         l10, l100 = large
         print(f"large bag: {l10['instances']:,} instances {l10['step_s_median']:.4f} s/step ({l10['peak_rss_mib']:.0f} MiB); "
               f"{l100['instances']:,} instances {l100['step_s_median']:.4f} s/step ({l100['peak_rss_mib']:.0f} MiB); "
-              f"ratio / (size ratio x small) = "
+              f"{l100['instances']:,} / ({l100['instances'] / l10['instances']:g} x {l10['instances']:,}) = "
               f"{l100['step_s_median'] * l10['instances'] / (l100['instances'] * l10['step_s_median']):.2f}")
     overlap_note(abmil[bs[0]].epochs)
     print_warnings(list(ref.values()) + list(abmil.values()))
@@ -154,7 +158,7 @@ def tiny(log):
     for (t, b), s in abmil.items():
         steps = -(-bags[(t, b)] // b) if bags[(t, b)] else float("nan")
         print(f"| abmil | {t} | {b} | {s.cells()} | {steps / s.late:.0f} | {epochs * s.late:.2f} | "
-              f"{faster(ref['ref'], s)} faster | {faster(ref['refflush'], s)} faster |")
+              f"{faster(ref['ref'], s)} | {faster(ref['refflush'], s)} |")
     ratio_note()
     print(f"\n(training bags: abmil {sorted(set(bags.values()))}, reference {ref_bags}; the reference runs 1 thread)")
     best = min(abmil, key=lambda k: abmil[k].late)

@@ -48,23 +48,23 @@ echo "flush 0 {\"abmil\": \"$abmil_flush\"}" >> "$log"
 
 train() {  # train ROUND THREADS B
   local dir="$work/train_r$1_t$2_b$3"
-  echo "== round $1: abmil train, $2 thread(s), bags_per_step $3" >&2
+  echo "== round $1: abmil train, $2 thread(s), bags_per_step $3"
   ./build/abmil train "$config" "${common[@]}" --set runtime.threads="$2" --set train.bags_per_step="$3" \
     --output "$dir" > "$work/stdout.tmp" 2>&1 || { cat "$work/stdout.tmp" >&2; return 1; }
   mv "$work/stdout.tmp" "$dir/stdout.log"
-  tail -2 "$dir/stdout.log" >&2
+  tail -2 "$dir/stdout.log"
   echo "train $1 {\"threads\": $2, \"bags_per_step\": $3, \"run\": \"$dir\"}" >> "$log"
 }
 reference() {  # reference ROUND TAG [--flush-denormal]
-  echo "== round $1: PyTorch reference, 1 thread ${3:-default}" >&2
-  /usr/bin/python3 bench/ref_mil_mlp.py "$csv" --epochs "$epochs" --threads 1 ${3:+"$3"} | tail -1 |
-    tee /dev/stderr | sed "s/^/$2 $1 /" >> "$log"
+  echo "== round $1: PyTorch reference, 1 thread ${3:-default}"
+  /usr/bin/python3 bench/ref_mil_mlp.py "$csv" --epochs "$epochs" --threads 1 ${3:+"$3"} | tee "$work/ref.out"
+  echo "$2 $1 $(tail -1 "$work/ref.out")" >> "$log"
 }
 cv() {  # cv ROUND JOBS THREADS_IN_ALL
   local dir="$work/cv_r$1_j$2"
-  echo "== round $1: abmil cv --jobs $2, runtime.threads $3" >&2
+  echo "== round $1: abmil cv --jobs $2, runtime.threads $3"
   ./build/abmil cv "$config" "${common[@]}" --set cv.repeats=1 --set cv.folds=10 --set runtime.threads="$3" \
-    --jobs "$2" --output "$dir" | tail -1 >&2
+    --jobs "$2" --output "$dir" | tail -1
   echo "cv $1 {\"jobs\": $2, \"threads_each\": $(($3 / $2)), \"run\": \"$dir\"}" >> "$log"
 }
 one_round() {
