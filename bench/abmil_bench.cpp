@@ -1,13 +1,17 @@
 // abmil_bench: speed and memory figures (no pass/fail; see bench/README.md).
 //
-//   abmil_bench mnist [--data DIR] [--threads T] [--epochs E] [--bags-per-step 1,4,16]
+//   abmil_bench mnist [--data DIR] [--threads T] [--epochs 30] [--bags-per-step 1,4,16]
 //                     [--train-bags 200] [--test-bags 1000] [--no-dedupe]
+//                     [--flush-denormal on|off]
 //     The paper's MNIST-bags setting (mean 10, std 2, gated attention, Adam):
-//     per B, training seconds per epoch (median of E after one warm-up epoch),
-//     instances per second, evaluation seconds of the test bags, and the
-//     compute floor: LeNet-5 forward+backward over the same instances in
-//     large batches. Prints a table and one JSON line.
-//   abmil_bench large --instances K [--dim 1024] [--threads T] [--steps 5]
+//     per B, the training seconds of EVERY epoch, their "early" median
+//     (epochs 1-5) and "late" median (the last 10: the steady state, once
+//     the model fits and gradients and Adam moments may turn subnormal),
+//     late / early (a WARNING line when over 1.2), instances per second in
+//     the steady state, evaluation seconds of the test bags, and the compute
+//     floor: LeNet-5 forward+backward over the same instances in large
+//     batches. Prints a table and one JSON line (the last line).
+//   abmil_bench large --instances K [--dim 1024] [--threads T] [--steps 5] [--flush-denormal on|off]
 //     One bag of K feature vectors (MLP 1024->128 encoder, gated attention):
 //     seconds per training step (median) and peak resident memory.
 #include <sys/resource.h>
@@ -18,6 +22,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "abmil/config/config.h"
@@ -37,7 +42,33 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
+  if (v.empty()) return 0;
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
+/// Epochs in the "early" median (the first ones) and the "late" one (the last ones, the steady state).
+constexpr size_t kEarlyEpochs = 5, kLateEpochs = 10;
+/// late / early above this prints a WARNING line (compare_reference.sh and tiny_bags.sh use the same).
+constexpr double kSlowdownWarning = 1.2;
+
+/// Median of the first `n` (or all, when fewer) values.
+double median_first(const std::vector<double>& v, size_t n) {
+  return median({v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, v.size()))});
+}
+
+/// Median of the last `n` (or all, when fewer) values.
+double median_last(const std::vector<double>& v, size_t n) {
+  return median({v.end() - static_cast<std::ptrdiff_t>(std::min(n, v.size())), v.end()});
+}
+
+/// configure_runtime, then flushes subnormal floats to zero or not (the
+/// library will do this itself from runtime.flush_denormal). Returns the threads in use.
+int setup_runtime(int64_t threads, bool flush_denormal) {
+  const int n = configure_runtime(threads);
+  if (!at::globalContext().setFlushDenormal(flush_denormal) && flush_denormal)
+    std::cerr << "abmil_bench: warning: this CPU cannot flush denormals; timing without\n";
+  return n;
 }
 
 /// Peak resident set size of this process so far, MiB.
@@ -68,39 +99,56 @@ double lenet_pass_seconds(const torch::Tensor& x, int64_t batch) {
 }
 
 int bench_mnist(const std::string& data_dir, int64_t threads, int64_t epochs, const std::vector<int64_t>& bs,
-                int64_t train_bags, int64_t test_bags, bool dedupe) {
+                int64_t train_bags, int64_t test_bags, bool dedupe, bool flush_denormal) {
   Config cfg;
   cfg.data.root = data_dir;
   cfg.data.train_bags = train_bags;
   cfg.data.test_bags = test_bags;
   cfg.data.validation_fraction = 0;  // time training on all 200 bags, as the reference does
-  cfg.train.epochs = epochs + 1;
+  cfg.train.epochs = epochs;
   cfg.train.early_stopping.patience = 0;
-  const int n_threads = configure_runtime(threads);
+  const int n_threads = setup_runtime(threads, flush_denormal);
   MilData data = load_mnist_bags(cfg.data, 1);
-  std::cout << data.summary << "\n" << n_threads << " threads\n";
+  std::cout << data.summary << "\n"
+            << fmt::format("{} threads, {} epochs per B, flush denormals {}\n", n_threads, epochs,
+                           flush_denormal ? "on" : "off");
   const double n_train = static_cast<double>(data.train.num_instances());
 
-  nlohmann::json out = {{"impl", "abmil"}, {"threads", n_threads}, {"train_bags", train_bags},
-                        {"train_instances", n_train}, {"test_bags", test_bags}};
-  std::cout << fmt::format("{:>4} {:>12} {:>14} {:>10} {:>10}\n", "B", "epoch s", "instances/s", "eval s", "test AUC");
+  nlohmann::json out = {{"impl", "abmil"},           {"threads", n_threads},         {"train_bags", train_bags},
+                        {"train_instances", n_train}, {"test_bags", test_bags},       {"epochs", epochs},
+                        {"flush_denormal", flush_denormal}, {"early_epochs", kEarlyEpochs}, {"late_epochs", kLateEpochs}};
+  std::cout << fmt::format("{:>4} {:>10} {:>10} {:>11} {:>14} {:>10} {:>10}\n", "B", "early s", "late s", "late/early",
+                           "instances/s", "eval s", "test AUC");
+  std::vector<std::string> warnings;
   for (int64_t B : bs) {
     cfg.train.bags_per_step = B;
     torch::manual_seed(1);
     MilModel model(cfg.model, data.instance_shape);
-    std::vector<double> epoch_seconds;
-    fit(model, data, cfg, torch::kCPU, [&](const EpochLog& t, const EpochLog*) {
-      if (t.epoch > 1) epoch_seconds.push_back(t.seconds);  // epoch 1 is the warm-up
-    });
+    std::vector<double> epoch_seconds;  // every epoch, the first included
+    fit(model, data, cfg, torch::kCPU, [&](const EpochLog& t, const EpochLog*) { epoch_seconds.push_back(t.seconds); });
     const auto t0 = Clock::now();
     BagPredictions test = predict(model, data.test, cfg.eval.max_instances_per_pass, torch::kCPU, dedupe);
     const double eval_s = since(t0);
     const double auc = classification_metrics(test.probabilities, test.labels).auc;
-    const double ep = median(epoch_seconds);
-    std::cout << fmt::format("{:>4} {:>12.3f} {:>14.0f} {:>10.3f} {:>10.4f}\n", B, ep, n_train / ep, eval_s, auc);
-    out["runs"].push_back({{"bags_per_step", B}, {"epoch_s_median", ep}, {"instances_per_s", n_train / ep},
-                           {"eval_s", eval_s}, {"test_auc", auc}, {"epochs_timed", epoch_seconds.size()}});
+    const double early = median_first(epoch_seconds, kEarlyEpochs), late = median_last(epoch_seconds, kLateEpochs);
+    const double after_first = median({epoch_seconds.begin() + (epoch_seconds.size() > 1), epoch_seconds.end()});
+    std::cout << fmt::format("{:>4} {:>10.3f} {:>10.3f} {:>10.2f}x {:>14.0f} {:>10.3f} {:>10.4f}\n", B, early, late,
+                             late / early, n_train / late, eval_s, auc);
+    if (late > kSlowdownWarning * early)
+      warnings.push_back(
+          fmt::format("WARNING: B={}: late epochs are {:.2f}x the early ones (subnormal floats?)", B, late / early));
+    out["runs"].push_back({{"bags_per_step", B},
+                           {"epoch_s", epoch_seconds},
+                           {"early_s", early},
+                           {"late_s", late},
+                           {"late_over_early", late / early},
+                           {"epoch_s_median", after_first},  // all epochs but the first, as before
+                           {"instances_per_s", n_train / late},
+                           {"eval_s", eval_s},
+                           {"test_auc", auc},
+                           {"epochs_timed", epoch_seconds.size()}});
   }
+  for (const std::string& w : warnings) std::cout << w << "\n";
   // Compute floor: the encoder's forward+backward over the same instances in large batches.
   double floor_s = 1e9;
   int64_t floor_batch = 0;
@@ -118,8 +166,8 @@ int bench_mnist(const std::string& data_dir, int64_t threads, int64_t epochs, co
   return 0;
 }
 
-int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps) {
-  const int n_threads = configure_runtime(threads);
+int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps, bool flush_denormal) {
+  const int n_threads = setup_runtime(threads, flush_denormal);
   torch::manual_seed(1);
   MlpEncoder encoder(MlpEncoderOptions(dim).hidden_dims({128}));
   GatedAttentionPooling pooling(GatedAttentionPoolingOptions(128).attention_dim(128));
@@ -141,7 +189,8 @@ int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps) 
     if (s > 0) t.push_back(since(t0));  // step 0 is the warm-up
   }
   const nlohmann::json out = {{"bench", "large_bag"}, {"instances", instances}, {"dim", dim}, {"threads", n_threads},
-                              {"step_s_median", median(t)}, {"peak_rss_mib", peak_rss_mib()}};
+                              {"step_s_median", median(t)}, {"peak_rss_mib", peak_rss_mib()},
+                              {"flush_denormal", flush_denormal}};
   std::cout << fmt::format("one bag of {} x {} features: {:.4f} s per training step, peak resident memory {:.0f} MiB\n",
                            instances, dim, median(t), peak_rss_mib())
             << out.dump() << "\n";
@@ -155,13 +204,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const char* env = std::getenv("ABMIL_DATA");
   std::string data_dir = env ? std::string(env) + "/mnist" : "";
-  int64_t threads = 0, epochs = 3, train_bags = 200, test_bags = 1000, instances = 100000, dim = 1024, steps = 5;
+  int64_t threads = 0, epochs = 30, train_bags = 200, test_bags = 1000, instances = 100000, dim = 1024, steps = 5;
   std::vector<int64_t> bs = {1, 2, 4, 8, 16, 32};
-  bool no_dedupe = false;
+  bool no_dedupe = false, flush_denormal = true;
+  const std::map<std::string, bool> on_off = {{"on", true}, {"off", false}};
   CLI::App* mnist = app.add_subcommand("mnist", "MNIST-bags paper setting: epoch time per B, evaluation, floor");
   mnist->add_option("--data", data_dir, "folder with the MNIST IDX files (default $ABMIL_DATA/mnist)");
   mnist->add_option("--threads", threads, "LibTorch threads (0 = all cores)");
-  mnist->add_option("--epochs", epochs, "timed epochs per B (after one warm-up epoch)");
+  mnist->add_option("--epochs", epochs, "epochs per B, every one timed (early = median of 1-5, late = of the last 10)")
+      ->check(CLI::PositiveNumber);
   mnist->add_option("--bags-per-step", bs, "values of B")->delimiter(',');
   mnist->add_option("--train-bags", train_bags);
   mnist->add_option("--test-bags", test_bags);
@@ -171,10 +222,13 @@ int main(int argc, char** argv) {
   large->add_option("--dim", dim, "features per instance");
   large->add_option("--threads", threads, "LibTorch threads (0 = all cores)");
   large->add_option("--steps", steps, "timed training steps (after one warm-up step)");
+  for (CLI::App* sub : {mnist, large})
+    sub->add_option("--flush-denormal", flush_denormal, "flush subnormal floats to zero: on (default) | off")
+        ->transform(CLI::CheckedTransformer(on_off, CLI::ignore_case));
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*mnist) return bench_mnist(data_dir, threads, epochs, bs, train_bags, test_bags, !no_dedupe);
-    return bench_large(instances, dim, threads, steps);
+    if (*mnist) return bench_mnist(data_dir, threads, epochs, bs, train_bags, test_bags, !no_dedupe, flush_denormal);
+    return bench_large(instances, dim, threads, steps, flush_denormal);
   } catch (const std::exception& e) {
     std::cerr << "abmil_bench: error: " << e.what() << "\n";
     return 2;
