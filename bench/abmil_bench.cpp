@@ -29,7 +29,6 @@
 #include "abmil/data/mnist_bags.h"
 #include "abmil/nn/encoders.h"
 #include "abmil/nn/pooling.h"
-#include "abmil/train/run.h"
 #include "abmil/train/runtime.h"
 #include "abmil/train/trainer.h"
 
@@ -62,11 +61,11 @@ double median_last(const std::vector<double>& v, size_t n) {
   return median({v.end() - static_cast<std::ptrdiff_t>(std::min(n, v.size())), v.end()});
 }
 
-/// configure_runtime, then flushes subnormal floats to zero or not (the
-/// library will do this itself from runtime.flush_denormal). Returns the threads in use.
+/// configure_runtime (train/runtime.h) with subnormal floats flushed or
+/// not, warning when asked to flush and they are not. Returns the threads in use.
 int setup_runtime(int64_t threads, bool flush_denormal) {
-  const int n = configure_runtime(threads);
-  if (!at::globalContext().setFlushDenormal(flush_denormal) && flush_denormal)
+  const int n = configure_runtime(threads, flush_denormal);
+  if (flush_denormal && !subnormals_flushed())
     std::cerr << "abmil_bench: warning: this CPU cannot flush denormals; timing without\n";
   return n;
 }

@@ -28,7 +28,7 @@ struct MetricsCsvRow {
   double loss = 0, auc = 0;
 };
 
-/// Rows of RUN/metrics.csv, written by metrics_csv() (io/run_dir.h; header
+/// Rows of RUN/metrics.csv, written by metrics_csv() (train/run_files.h; header
 /// `epoch,split,loss,accuracy,error,precision,recall,f1,auc,seconds`). Every cell but `split` must
 /// be a number or empty, and `epoch` must not be empty. Throws (read_csv's errors, and) "PATH:1: no
 /// column 'NAME' in the header", "PATH:LINE: 'CELL' is not a number (column 'NAME')",
@@ -44,13 +44,13 @@ struct BagScore {
 };
 
 /// Per-bag scores of RUN/predictions/test.csv, in file order, written by predictions_csv()
-/// (io/run_dir.h; header `bag_id,bag_label,bag_probability,instances`). Throws (read_csv's errors,
+/// (train/run_files.h; header `bag_id,bag_label,bag_probability,instances`). Throws (read_csv's errors,
 /// and) "PATH:1: no column 'bag_label' in the header" (or bag_probability), "PATH:LINE: empty
 /// bag_label", and CsvTable's errors for a label other than 0/1 or a probability not a number.
 std::vector<BagScore> read_predictions_csv(const std::filesystem::path& path);
 
 /// Per-bag scores from an attention CSV read with read_csv (RUN/attention/test.csv, written by
-/// attention_csv() in io/run_dir.h; one row per instance): the bag_label and bag_probability of
+/// attention_csv() in train/run_files.h; one row per instance): the bag_label and bag_probability of
 /// each bag's first row, bags in order of first appearance of their bag_id. Throws as
 /// read_predictions_csv, and "PATH:1: no column 'bag_id' in the header".
 std::vector<BagScore> attention_bag_scores(const CsvTable& attention);

@@ -23,7 +23,6 @@
 #include "abmil/data/text.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/train/evaluate.h"
-#include "abmil/train/run_files.h"
 #include "abmil/train/runtime.h"
 #include "abmil/train/trainer.h"
 

@@ -5,6 +5,7 @@
 
 #include "abmil/config/config.h"
 #include "abmil/io/run_dir.h"
+#include "abmil/train/run_files.h"
 #include "abmil/train/trainer.h"
 
 namespace abmil {
