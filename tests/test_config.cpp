@@ -394,11 +394,11 @@ TEST(Config, ReferenceListsEveryKey) {
         "train.early_stopping.patience", "train.early_stopping.min_delta", "train.early_stopping.start_epoch",
         "eval.threshold",
         "eval.max_instances_per_pass", "eval.top_k", "cv.folds", "cv.repeats", "cv.validation_fraction", "cv.split",
-        "runtime.threads", "runtime.device", "runtime.progress", "output.dir",
+        "runtime.threads", "runtime.device", "runtime.progress", "runtime.flush_denormal", "output.dir",
         "output.save_attention", "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
-  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 66);
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 67);
   EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
   EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
   // Every row starts its doc at the same column as the header's DESCRIPTION.

@@ -13,6 +13,7 @@
 
 #include "abmil/config/config.h"
 #include "abmil/data/image_patches.h"
+#include "abmil/data/kinds.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/data/text.h"
 #include "abmil/io/run_dir.h"
@@ -275,11 +276,17 @@ std::map<int64_t, int64_t> match_test_bags(const BagSplit& test, const std::map<
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
                                                  const VisualizeOptions& options, std::ostream& log) {
   const Config cfg = load_config((run_dir / "config.yaml").string());
-  if (cfg.data.kind == "image_patches") return visualize_images(run_dir, cfg, options, log);
-  if (cfg.data.kind == "text_bags") return visualize_text(run_dir, cfg, log);
-  if (cfg.data.kind != "mnist_bags")
-    throw std::runtime_error("visualize: data.kind " + cfg.data.kind +
-                             " has no image instances to draw; its attention weights are in attention/test.csv");
+  switch (data_kind(cfg.data.kind).view) {
+    case InstanceView::image_overlays:
+      return visualize_images(run_dir, cfg, options, log);
+    case InstanceView::text_pages:
+      return visualize_text(run_dir, cfg, log);
+    case InstanceView::none:
+      throw std::runtime_error("visualize: data.kind " + cfg.data.kind +
+                               " has no image instances to draw; its attention weights are in attention/test.csv");
+    case InstanceView::digit_strips:
+      break;
+  }
   const std::filesystem::path csv = run_dir / "attention" / "test.csv";
   bool has_attention = false;
   const std::map<int64_t, BagRecord> records = read_attention_csv(csv, has_attention);
