@@ -1,7 +1,7 @@
 // Tests of the typed configuration: defaults, parsing of every section, the
 // one-line error messages (unknown key, wrong type, range, choices, malformed
-// YAML, environment variables), `--set` overrides, the YAML round trip and the
-// reference table.
+// YAML, environment variables), `--set` overrides, the YAML round trip, the
+// reference table, and the shipped configs (configs/, experiments/*/configs/).
 
 #include "abmil/config/config.h"
 
