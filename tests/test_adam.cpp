@@ -47,9 +47,13 @@ TEST(FusedAdam, FollowsTorchAdamWithWeightDecay) {
 
 TEST(FusedAdam, SkipsParametersWithoutGradient) {
   torch::Tensor a = torch::ones({5}, torch::requires_grad());
-  FusedAdam opt({a}, AdamOptions{});
-  opt.step();
+  torch::Tensor b = torch::ones({5}, torch::requires_grad());  // beside it, one with a gradient
+  b.mutable_grad() = torch::ones({5});
+  FusedAdam opt({a, b}, AdamOptions{});
+  EXPECT_TRUE(opt.step());
   EXPECT_TRUE(torch::equal(a, torch::ones({5})));
+  // Adam's first step moves each coordinate by lr against the sign of its gradient.
+  EXPECT_TRUE(torch::allclose(b, torch::full({5}, 1 - AdamOptions{}.lr), 0, 1e-6)) << b;
 }
 
 // step() tells when a gradient held NaN or infinity (fit() then stops with

@@ -9,14 +9,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
@@ -91,12 +89,7 @@ std::vector<BadCase> load_cases() {
   return cases;
 }
 
-/// `s` quoted for the shell.
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
+using abmil_test::shell_quote;
 
 /// What one case left behind.
 struct Outcome {
@@ -119,9 +112,8 @@ Outcome run_case(const BadCase& c) {
   for (const auto& a : c.args) cmd += " " + shell_quote(a);
   if (!c.args.empty() && (c.args[0] == "train" || c.args[0] == "cv")) cmd += " --output " + shell_quote(run.string());
   cmd += " > stdout.txt 2> stderr.txt";
-  const int status = std::system(cmd.c_str());
   Outcome out;
-  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  out.code = abmil_test::run_shell(cmd);
   out.error = abmil_test::read_text(tmp.path / "stderr.txt");
   out.complete_run = fs::exists(run / "metrics.json");
   out.runs_folder = fs::exists(tmp.path / "runs");

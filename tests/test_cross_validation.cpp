@@ -43,6 +43,16 @@ BagSplit one_feature_split(std::vector<float> values, std::vector<int64_t> sizes
 
 const auto write_synthetic_csv = abmil_test::write_synthetic_feature_csv;
 
+/// Writes `dir`/bags.csv (40 synthetic bags) and `dir`/cv.yaml, an MLP with
+/// attention on them, with the given train, cv and runtime sections.
+void write_cv_config(const fs::path& dir, const std::string& train, const std::string& cv, const std::string& runtime) {
+  write_synthetic_csv(dir / "bags.csv", 40);
+  std::ofstream(dir / "cv.yaml") << "experiment: {name: synthetic}\n"
+                                    "data: {kind: feature_bags, path: " << (dir / "bags.csv").string() << "}\n"
+                                    "model: {encoder: mlp, hidden_dims: [16, 8], pooling: attention, attention_dim: 8}\n"
+                                    "train: " << train << "\ncv: " << cv << "\nruntime: " << runtime << "\n";
+}
+
 }  // namespace
 
 TEST(Standardize, FitsOnTrainingBagsOnly) {
@@ -75,18 +85,11 @@ TEST(CrossValidation, SummaryHasSampleStdAndStandardError) {
 TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
   abmil_test::TempDir tmp_dir("cv");
   const fs::path& tmp = tmp_dir.path;
-  write_synthetic_csv(tmp / "bags.csv", 40);
-  std::ofstream(tmp / "cv.yaml") << "experiment: {name: synthetic}\n"
-                                    "data: {kind: feature_bags, path: " << (tmp / "bags.csv").string() << "}\n"
-                                    "model: {encoder: mlp, hidden_dims: [16, 8], pooling: attention, attention_dim: 8}\n"
-                                    "train: {epochs: 30, bags_per_step: 4, optimizer: {lr: 0.01}}\n"
-                                    "cv: {folds: 4, repeats: 2}\nruntime: {progress: never}\n";
-  const std::string abmil = ABMIL_BINARY;
-  auto run = [&](const std::string& args) {
-    const int status = std::system(("cd '" + tmp.string() + "' && '" + abmil + "' " + args + " > log.txt 2>&1").c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  };
-  ASSERT_EQ(run("cv cv.yaml --output run --jobs 2"), 0);
+  write_cv_config(tmp, "{epochs: 30, bags_per_step: 4, optimizer: {lr: 0.01}}", "{folds: 4, repeats: 2}",
+                  "{progress: never}");
+  auto run = [&](const std::string& args) { return abmil_test::run_abmil(args, tmp, tmp / "log.txt"); };
+  const auto first = run("cv cv.yaml --output run --jobs 2");
+  ASSERT_EQ(first.code, 0) << first.output;
   const auto summary = nlohmann::json::parse(std::ifstream(tmp / "run/cv_summary.json"));
   for (const char* m : {"loss", "accuracy", "error", "precision", "recall", "f1", "auc"}) {
     ASSERT_TRUE(summary.contains(m)) << m;
@@ -104,20 +107,24 @@ TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
   const auto kept_time = fs::last_write_time(kept);
   fs::remove(redo);
   fs::remove(tmp / "run/cv_summary.json");
-  ASSERT_EQ(run("cv cv.yaml --output run --resume"), 0);
+  const auto resumed = run("cv cv.yaml --output run --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("`cv CONFIG --output RUN --resume` is deprecated; use `abmil cv --resume RUN`"),
+            std::string::npos)
+      << resumed.output;
   EXPECT_TRUE(fs::exists(redo));
   EXPECT_EQ(fs::last_write_time(kept), kept_time);
   EXPECT_TRUE(fs::exists(tmp / "run/cv_summary.json"));
   // a different config does not resume
-  EXPECT_EQ(run("cv cv.yaml --output run --resume --set cv.folds=5"), 2);
+  EXPECT_EQ(run("cv cv.yaml --output run --resume --set cv.folds=5").code, 2);
   // the spelling of `train`: --resume RUN_DIR, with the run's own config.yaml
   fs::remove(redo);
   fs::remove(tmp / "run/cv_summary.json");
-  ASSERT_EQ(run("cv --resume run"), 0);
+  ASSERT_EQ(run("cv --resume run").code, 0);
   EXPECT_TRUE(fs::exists(redo));
   EXPECT_EQ(fs::last_write_time(kept), kept_time);
   EXPECT_TRUE(fs::exists(tmp / "run/cv_summary.json"));
-  EXPECT_EQ(run("cv --resume run --set cv.folds=5"), 2);  // no overrides to a resumed run
+  EXPECT_EQ(run("cv --resume run --set cv.folds=5").code, 2);  // no overrides to a resumed run
 }
 
 namespace {
@@ -140,12 +147,8 @@ std::vector<int> processes_with(const std::string& needle) {
 TEST(CrossValidation, KillingTheParentStopsItsWorkers) {
   abmil_test::TempDir tmp_dir("cvkill");
   const fs::path& tmp = tmp_dir.path;
-  write_synthetic_csv(tmp / "bags.csv", 40);
-  std::ofstream(tmp / "cv.yaml") << "experiment: {name: synthetic}\n"
-                                    "data: {kind: feature_bags, path: " << (tmp / "bags.csv").string() << "}\n"
-                                    "model: {encoder: mlp, hidden_dims: [16, 8], pooling: attention, attention_dim: 8}\n"
-                                    "train: {epochs: 100000, early_stopping: {patience: 0}}\n"
-                                    "cv: {folds: 4, repeats: 1}\nruntime: {threads: 2, progress: never}\n";
+  write_cv_config(tmp, "{epochs: 100000, early_stopping: {patience: 0}}", "{folds: 4, repeats: 1}",
+                  "{threads: 2, progress: never}");
   const fs::path run = tmp / "run";
   const pid_t parent = fork();
   ASSERT_GE(parent, 0);

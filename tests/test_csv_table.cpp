@@ -31,9 +31,7 @@ class CsvTableTest : public ::testing::Test {
   // Writes `text` byte for byte to tmp/name; returns the path.
   fs::path write(const std::string& name, const std::string& text) {
     const fs::path path = tmp_.path / name;
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary);
-    out << text;
+    abmil_test::write_text(path, text);
     return path;
   }
 

@@ -10,6 +10,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "test_util.h"
+
 namespace {
 
 using abmil::Fold;
@@ -21,14 +23,8 @@ std::vector<int> some_labels() {
   return l;
 }
 
-std::string invalid_argument(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument thrown>";
-}
+// The what() of the std::invalid_argument thrown by `f`.
+const auto invalid_argument = abmil_test::error_of<std::invalid_argument>;
 
 TEST(StratifiedKFold, StratifiedDisjointCovering) {
   const auto labels = some_labels();

@@ -305,19 +305,20 @@ TEST(ImagePatches, CrossValidationAndVisualizeThroughTheCli) {
                            "cv: {folds: 2, repeats: 1, validation_fraction: 0.25}\n"
                            "runtime: {threads: 1, progress: never}\n";
   const fs::path run = tmp.path / "run";
-  const std::string cmd = std::string(ABMIL_BINARY) + " cv " + config.string() + " --output " + run.string() +
-                          " > " + (tmp.path / "log.txt").string() + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << abmil_test::read_text(tmp.path / "log.txt");
+  using abmil_test::shell_quote;
+  const auto cv = abmil_test::run_abmil("cv " + shell_quote(config.string()) + " --output " + shell_quote(run.string()),
+                                        tmp.path, tmp.path / "log.txt");
+  ASSERT_EQ(cv.code, 0) << cv.output;
   EXPECT_TRUE(fs::is_regular_file(run / "attention" / "r0_f0.csv"));
   EXPECT_TRUE(fs::is_regular_file(run / "predictions" / "r0_f1.csv"));
-  const std::string viz = std::string(ABMIL_BINARY) + " visualize " + run.string() + " --top-patches 3 > " +
-                          (tmp.path / "viz.txt").string() + " 2>&1";
-  ASSERT_EQ(std::system(viz.c_str()), 0) << abmil_test::read_text(tmp.path / "viz.txt");
+  const auto viz = abmil_test::run_abmil("visualize " + shell_quote(run.string()) + " --top-patches 3", tmp.path,
+                                         tmp.path / "viz.txt");
+  ASSERT_EQ(viz.code, 0) << viz.output;
   for (int i = 0; i < 8; ++i) {
     const cv::Mat overlay = cv::imread((run / "visualize" / ("im" + std::to_string(i) + "_overlay.png")).string());
     ASSERT_FALSE(overlay.empty()) << "image " << i;
     EXPECT_GE(overlay.rows, 64 + 36);  // the image under a heading
     EXPECT_FALSE(cv::imread((run / "visualize" / ("im" + std::to_string(i) + "_top3.png")).string()).empty());
   }
-  EXPECT_NE(abmil_test::read_text(tmp.path / "viz.txt").find("wrote 16 pictures (8 images)"), std::string::npos);
+  EXPECT_NE(viz.output.find("wrote 16 pictures (8 images)"), std::string::npos) << viz.output;
 }

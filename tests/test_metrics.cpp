@@ -7,6 +7,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "test_util.h"
+
 namespace {
 
 using abmil::classification_metrics;
@@ -143,12 +145,14 @@ TEST(MetricsClassification, ZeroDenominatorsGiveZero) {
 }
 
 TEST(MetricsErrors, SizeMismatchAndBadLabelsThrow) {
-  EXPECT_THROW(roc_auc({0.1, 0.2}, {0}), std::invalid_argument);
-  EXPECT_THROW(confusion_counts({0.1}, {0, 1}), std::invalid_argument);
-  EXPECT_THROW(classification_metrics({0.1, 0.2}, {0, 1, 1}), std::invalid_argument);
-  EXPECT_THROW(roc_auc({0.1, 0.2}, {0, 2}), std::invalid_argument);
-  EXPECT_THROW(confusion_counts({0.1, 0.2}, {2, 1}), std::invalid_argument);
-  EXPECT_THROW(classification_metrics({0.1, 0.2}, {-1, 1}), std::invalid_argument);
+  const auto error = abmil_test::error_of<std::invalid_argument>;
+  EXPECT_EQ(error([] { roc_auc({0.1, 0.2}, {0}); }), "roc_auc: 2 scores but 1 labels");
+  EXPECT_EQ(error([] { confusion_counts({0.1}, {0, 1}); }), "confusion_counts: 1 scores but 2 labels");
+  EXPECT_EQ(error([] { classification_metrics({0.1, 0.2}, {0, 1, 1}); }), "confusion_counts: 2 scores but 3 labels");
+  EXPECT_EQ(error([] { roc_auc({0.1, 0.2}, {0, 2}); }), "roc_auc: label 2 at index 1 is not 0 or 1");
+  EXPECT_EQ(error([] { confusion_counts({0.1, 0.2}, {2, 1}); }), "confusion_counts: label 2 at index 0 is not 0 or 1");
+  EXPECT_EQ(error([] { classification_metrics({0.1, 0.2}, {-1, 1}); }),
+            "confusion_counts: label -1 at index 0 is not 0 or 1");
 }
 
 }  // namespace
@@ -175,6 +179,7 @@ TEST(TopKInstances, HandComputedPrecisionAndRecall) {
   abmil::TopKMetrics all = abmil::top_k_instances({{0.3, 0.2, 0.9}}, {{1, -1, 0}}, 5);
   EXPECT_EQ(all.selected, 2);
   EXPECT_DOUBLE_EQ(all.recall, 1.0);
-  EXPECT_THROW(abmil::top_k_instances(s, y, 0), std::invalid_argument);
-  EXPECT_THROW(abmil::top_k_instances(s, {{0}}, 1), std::invalid_argument);
+  const auto error = abmil_test::error_of<std::invalid_argument>;
+  EXPECT_EQ(error([&] { abmil::top_k_instances(s, y, 0); }), "top_k_instances: k must be at least 1");
+  EXPECT_EQ(error([&] { abmil::top_k_instances(s, {{0}}, 1); }), "top_k_instances: scores and labels differ in bags");
 }

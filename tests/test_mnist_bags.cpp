@@ -9,6 +9,7 @@
 
 #include "abmil/data/bag.h"
 #include "abmil/data/mnist_bags.h"
+#include "test_util.h"
 
 using namespace abmil;
 
@@ -92,8 +93,15 @@ TEST(MnistBags, BalancedNeedsBothClasses) {
   std::mt19937_64 rng(1);
   MnistBagsOptions o;
   o.target = 3;  // absent
-  EXPECT_THROW(generate_mnist_bags(std::vector<uint8_t>(10, 1), o, rng), std::invalid_argument);
-  EXPECT_THROW(parse_bag_protocol("unbalanced"), std::invalid_argument);
+  const auto error = abmil_test::error_of<std::invalid_argument>;
+  EXPECT_EQ(error([&] { generate_mnist_bags(std::vector<uint8_t>(10, 1), o, rng); }),
+            "generate_mnist_bags: the balanced protocol needs items of class 3 and of other classes");
+  o.target = 1;  // all of them
+  EXPECT_EQ(error([&] { generate_mnist_bags(std::vector<uint8_t>(10, 1), o, rng); }),
+            "generate_mnist_bags: the balanced protocol needs items of class 1 and of other classes");
+  o.protocol = BagProtocol::simple;  // needs no negatives
+  EXPECT_EQ(generate_mnist_bags(std::vector<uint8_t>(10, 1), o, rng).size(), static_cast<size_t>(o.count));
+  EXPECT_EQ(error([] { parse_bag_protocol("unbalanced"); }), "unknown bag protocol 'unbalanced' (balanced | simple)");
 }
 
 TEST(BagBatch, PacksInstancesWithBagIndex) {

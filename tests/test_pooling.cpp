@@ -10,6 +10,7 @@
 #include "abmil/nn/mil_model.h"
 #include "abmil/nn/pooling.h"
 #include "abmil/nn/segment.h"
+#include "test_util.h"
 
 using namespace abmil;
 
@@ -144,7 +145,8 @@ TEST(Pooling, InstanceLevelPoolingOfScores) {
   // stable for extreme scores: P = (1 + 0)/2 -> logit 0, no NaN
   torch::Tensor extreme = pool_instance_logits(torch::tensor({200.f, -200.f}), idx({0, 0}), 1, "instance_mean");
   EXPECT_NEAR(extreme[0].item<double>(), 0.0, 1e-4);
-  EXPECT_THROW(pool_instance_logits(s, b, 2, "median"), std::invalid_argument);
+  EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([&] { pool_instance_logits(s, b, 2, "median"); }),
+            "pool_instance_logits: unknown mode 'median'");
 }
 
 namespace {
@@ -184,9 +186,13 @@ TEST(MilModel, PackedBatchEqualsOneBagAtATime) {
 }
 
 TEST(MilModel, RejectsUnknownNames) {
+  const auto error = abmil_test::error_of<std::invalid_argument>;
   ModelConfig m = small_model("median");
-  EXPECT_THROW(MilModel(m, kDigitShape), std::invalid_argument);
+  EXPECT_EQ(error([&] { MilModel(m, kDigitShape); }), "make_pooling: unknown embedding-level pooling 'median'");
   m = small_model("mean");
   m.encoder = "resnet";
-  EXPECT_THROW(MilModel(m, kDigitShape), std::invalid_argument);
+  EXPECT_EQ(error([&] { MilModel(m, kDigitShape); }), "unknown model.encoder 'resnet'");
+  m = small_model("mean");
+  m.classifier = "svm";
+  EXPECT_EQ(error([&] { MilModel(m, kDigitShape); }), "unknown model.classifier 'svm'");
 }

@@ -29,11 +29,7 @@ namespace {
 
 using Tokens = std::vector<std::string>;
 
-/// Writes `text` byte for byte to `path`, creating its folder.
-void write(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
+const auto write = abmil_test::write_text;
 
 /// A document from sentences of space-separated tokens.
 TextDocument doc(const std::string& name, int label, const std::vector<std::string>& sentences) {

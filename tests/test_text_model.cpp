@@ -58,11 +58,7 @@ std::vector<double> bag_sums(const torch::Tensor& w, const std::vector<int64_t>&
   return out;
 }
 
-/// Writes `text` to `path`, creating its folder.
-void write(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
+const auto write = abmil_test::write_text;
 
 /// A synthetic review corpus under `dir`: `per_group` documents per label in
 /// each of the groups cv0..cv<groups-1> (file names cvKNN_x.txt). Every

@@ -11,7 +11,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <sys/wait.h>
 
 #include "abmil/config/config.h"
 #include "abmil/io/csv_table.h"
@@ -25,14 +24,7 @@ namespace {
 using abmil_test::TempDir;
 const auto read_file = abmil_test::read_text;
 
-/// Runs the abmil binary with `args`; returns exit code and stdout+stderr.
-std::pair<int, std::string> run_cli(const std::string& args, const fs::path& workdir) {
-  const fs::path out = workdir / "cli_output.txt";
-  const std::string cmd = "cd '" + workdir.string() + "' && '" + std::string(ABMIL_BINARY) + "' " + args + " > '" +
-                          out.string() + "' 2>&1";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out)};
-}
+using abmil_test::run_abmil;
 
 const char* mnist_root() {
   static std::string root;
@@ -103,51 +95,40 @@ TEST(TrainIntegration, GatedAttentionLearnsRealMnistBags) {
 
 TEST(Cli, HelpListsCommandsAndConfigKeys) {
   TempDir tmp("help");
-  auto [code, out] = run_cli("--help", tmp.path);
-  EXPECT_EQ(code, 0);
-  EXPECT_NE(out.find("train"), std::string::npos);
-  std::tie(code, out) = run_cli("config --help", tmp.path);
-  EXPECT_EQ(code, 0);
-  EXPECT_NE(out.find("train.early_stopping.patience"), std::string::npos) << out;
-  std::tie(code, out) = run_cli("train --help", tmp.path);
-  EXPECT_EQ(code, 0);
-  EXPECT_NE(out.find("--set"), std::string::npos);
+  auto r = run_abmil("--help", tmp.path);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("train"), std::string::npos);
+  r = run_abmil("config --help", tmp.path);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("train.early_stopping.patience"), std::string::npos) << r.output;
+  r = run_abmil("train --help", tmp.path);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("--set"), std::string::npos);
 }
 
 TEST(Cli, ConfigErrorsAreOneLineWithFileAndLineAndExitCode2) {
   TempDir tmp("badcfg");
   std::ofstream(tmp.path / "bad.yaml") << "experiment:\n  name: x\ntrain:\n  epoch: 5\n";
-  auto [code, out] = run_cli("train bad.yaml", tmp.path);
-  EXPECT_EQ(code, 2);
-  EXPECT_EQ(out, "abmil: error: bad.yaml:4: unknown key 'train.epoch' (did you mean 'train.epochs'?)\n");
-  std::tie(code, out) = run_cli("train missing.yaml", tmp.path);
-  EXPECT_EQ(code, 2);
-  EXPECT_NE(out.find("missing.yaml"), std::string::npos) << out;
-  std::tie(code, out) = run_cli("train bad.yaml --set train.epochs=ten", tmp.path);
-  EXPECT_EQ(code, 2);
+  auto r = run_abmil("train bad.yaml", tmp.path);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, "abmil: error: bad.yaml:4: unknown key 'train.epoch' (did you mean 'train.epochs'?)\n");
+  r = run_abmil("train missing.yaml", tmp.path);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("missing.yaml"), std::string::npos) << r.output;
+  // The file is checked before the overrides: the same line, not the bad --set.
+  r = run_abmil("train bad.yaml --set train.epochs=ten", tmp.path);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, "abmil: error: bad.yaml:4: unknown key 'train.epoch' (did you mean 'train.epochs'?)\n");
   EXPECT_FALSE(fs::exists(tmp.path / "runs")) << "no run directory for a bad config";
 }
 
 TEST(Cli, MissingDataNamesTheFileAndLeavesNoRun) {
   TempDir tmp("nodata");
   std::ofstream(tmp.path / "cfg.yaml") << "data:\n  root: " << (tmp.path / "nowhere").string() << "\n";
-  auto [code, out] = run_cli("train cfg.yaml --output run", tmp.path);
-  EXPECT_EQ(code, 2);
-  EXPECT_NE(out.find("nowhere/train-images-idx3-ubyte"), std::string::npos) << out;
+  auto r = run_abmil("train cfg.yaml --output run", tmp.path);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("nowhere/train-images-idx3-ubyte"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(tmp.path / "run" / "metrics.json"));
-}
-
-TEST(Configs, ShippedConfigsLoad) {
-  ::setenv("ABMIL_DATA", "/data", 0);
-  for (const char* name : {"default.yaml", "mnist_bags.yaml"}) {
-    EXPECT_NO_THROW(abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/" + name)) << name;
-  }
-  abmil::Config paper = abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/mnist_bags.yaml");
-  EXPECT_EQ(paper.data.target, 9);
-  EXPECT_EQ(paper.data.train_bags, 200);
-  EXPECT_EQ(paper.data.test_bags, 1000);
-  EXPECT_EQ(paper.model.pooling, "gated_attention");
-  EXPECT_DOUBLE_EQ(paper.train.optimizer.lr, 5e-4);
 }
 
 // Same config and seed -> the same numbers, run after run (Fashion-MNIST from
@@ -179,16 +160,18 @@ TEST(Cli, PredictReproducesTheRunsTestPredictions) {
     GTEST_SKIP() << "Fashion-MNIST not found at " << fashion << " (scripts/setup.sh installs it)";
   TempDir tmp("predict");
   const std::string cfg = std::string(ABMIL_SOURCE_DIR) + "/configs/default.yaml";
-  auto [code, out] = run_cli("train '" + cfg + "' --set data.train_bags=30 --set data.test_bags=25 --set train.epochs=1 "
-                             "--set runtime.progress=never --output run", tmp.path);
-  ASSERT_EQ(code, 0) << out;
-  std::tie(code, out) = run_cli("predict run run/config.yaml --output again", tmp.path);
-  ASSERT_EQ(code, 0) << out;
+  auto r = run_abmil("train " + abmil_test::shell_quote(cfg) +
+                         " --set data.train_bags=30 --set data.test_bags=25 --set train.epochs=1 "
+                         "--set runtime.progress=never --output run",
+                     tmp.path);
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = run_abmil("predict run run/config.yaml --output again", tmp.path);
+  ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(read_file(tmp.path / "again/predictions/test.csv"), read_file(tmp.path / "run/predictions/test.csv"));
   EXPECT_EQ(read_file(tmp.path / "again/attention/test.csv"), read_file(tmp.path / "run/attention/test.csv"));
   EXPECT_TRUE(fs::exists(tmp.path / "again/metrics.json"));
   fs::remove(tmp.path / "run/checkpoints/best.pt");
-  std::tie(code, out) = run_cli("predict run run/config.yaml --output third", tmp.path);
-  EXPECT_EQ(code, 2);
-  EXPECT_NE(out.find("run/checkpoints/best.pt: no checkpoint"), std::string::npos) << out;
+  r = run_abmil("predict run run/config.yaml --output third", tmp.path);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("run/checkpoints/best.pt: no checkpoint"), std::string::npos) << r.output;
 }
