@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -38,10 +37,11 @@ TEST(Runtime, ATrainedRunRecordsFlushingAndTrainsWithItOff) {
   }
   for (bool flush : {true, false}) {
     const std::filesystem::path run = tmp.path / (flush ? "on" : "off");
-    const std::string cmd = std::string("'") + ABMIL_BINARY + "' train '" + cfg + "' --set output.dir=" +
-                            run.string() + (flush ? "" : " --set runtime.flush_denormal=false") + " > '" +
-                            run.string() + ".log' 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << abmil_test::read_text(run.string() + ".log");
+    const auto r = abmil_test::run_abmil("train " + abmil_test::shell_quote(cfg) + " --set output.dir=" +
+                                             abmil_test::shell_quote(run.string()) +
+                                             (flush ? "" : " --set runtime.flush_denormal=false"),
+                                         tmp.path);
+    ASSERT_EQ(r.code, 0) << r.output;
     const auto j = nlohmann::json::parse(abmil_test::read_text(run / "metrics.json"));
     EXPECT_EQ(j["training"]["flush_denormal"].get<bool>(), flush);
     EXPECT_EQ(j["training"]["epochs_run"].get<int>(), 3);

@@ -81,8 +81,7 @@ FoldResult run_fold(const Config& config, const CvSource& source, const Fold& fo
 
 namespace {
 
-const char* const kMetricNames[] = {"loss", "accuracy", "error", "precision", "recall", "f1", "auc"};
-
+/// The fold's loss and metrics, in the order of kBagMetricNames.
 std::vector<double> metric_values(const FoldResult& f) {
   const auto& m = f.metrics;
   return {f.loss, m.accuracy, m.error, m.precision, m.recall, m.f1, m.auc};
@@ -94,7 +93,7 @@ nlohmann::json fold_json(const FoldResult& f) {
                       {"test_bags", f.test_bags},   {"best_epoch", f.best_epoch},
                       {"epochs_run", f.epochs_run}, {"seconds", f.seconds}};
   const auto v = metric_values(f);
-  for (size_t i = 0; i < v.size(); ++i) j[kMetricNames[i]] = json_number(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) j[kBagMetricNames[i].key] = json_number(v[i]);
   return j;
 }
 
@@ -151,7 +150,7 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args) {
 
 std::map<std::string, MetricSummary> summarize(const std::vector<FoldResult>& folds) {
   std::map<std::string, MetricSummary> out;
-  for (size_t i = 0; i < std::size(kMetricNames); ++i) {
+  for (size_t i = 0; i < kBagMetricNames.size(); ++i) {
     std::vector<double> v;
     for (const auto& f : folds) {
       const double x = metric_values(f)[i];
@@ -164,7 +163,7 @@ std::map<std::string, MetricSummary> summarize(const std::vector<FoldResult>& fo
     for (double x : v) ss += (x - s.mean) * (x - s.mean);
     s.std = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0;
     s.sem = v.empty() ? 0.0 : s.std / std::sqrt(static_cast<double>(v.size()));
-    out[kMetricNames[i]] = s;
+    out[kBagMetricNames[i].key] = s;
   }
   return out;
 }
