@@ -113,9 +113,15 @@ int bench_mnist(const std::string& data_dir, int64_t threads, int64_t epochs, co
                            flush_denormal ? "on" : "off");
   const double n_train = static_cast<double>(data.train.num_instances());
 
-  nlohmann::json out = {{"impl", "abmil"},           {"threads", n_threads},         {"train_bags", train_bags},
-                        {"train_instances", n_train}, {"test_bags", test_bags},       {"epochs", epochs},
-                        {"flush_denormal", flush_denormal}, {"early_epochs", kEarlyEpochs}, {"late_epochs", kLateEpochs}};
+  nlohmann::json out = {{"impl", "abmil"},
+                        {"threads", n_threads},
+                        {"train_bags", train_bags},
+                        {"train_instances", n_train},
+                        {"test_bags", test_bags},
+                        {"epochs", epochs},
+                        {"flush_denormal", flush_denormal},
+                        {"early_epochs", kEarlyEpochs},
+                        {"late_epochs", kLateEpochs}};
   std::cout << fmt::format("{:>4} {:>10} {:>10} {:>11} {:>14} {:>10} {:>10}\n", "B", "early s", "late s", "late/early",
                            "instances/s", "eval s", "test AUC");
   std::vector<std::string> warnings;
@@ -187,8 +193,12 @@ int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps, 
     opt.step();
     if (s > 0) t.push_back(since(t0));  // step 0 is the warm-up
   }
-  const nlohmann::json out = {{"bench", "large_bag"}, {"instances", instances}, {"dim", dim}, {"threads", n_threads},
-                              {"step_s_median", median(t)}, {"peak_rss_mib", peak_rss_mib()},
+  const nlohmann::json out = {{"bench", "large_bag"},
+                              {"instances", instances},
+                              {"dim", dim},
+                              {"threads", n_threads},
+                              {"step_s_median", median(t)},
+                              {"peak_rss_mib", peak_rss_mib()},
                               {"flush_denormal", flush_denormal}};
   std::cout << fmt::format("one bag of {} x {} features: {:.4f} s per training step, peak resident memory {:.0f} MiB\n",
                            instances, dim, median(t), peak_rss_mib())

@@ -24,7 +24,8 @@ TEST(FusedAdam, FollowsTorchAdamWithWeightDecay) {
   o.beta2 = 0.99;
   o.weight_decay = 1e-2;
   FusedAdam fused(ours, o);
-  torch::optim::Adam reference(theirs, torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
+  torch::optim::Adam reference(theirs,
+                               torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
   for (int step = 0; step < 20; ++step) {
     std::vector<torch::Tensor> grads;
     for (auto& t : ours) grads.push_back(torch::randn(t.sizes()) * (step + 1));
@@ -39,8 +40,8 @@ TEST(FusedAdam, FollowsTorchAdamWithWeightDecay) {
   }
   EXPECT_EQ(fused.steps_taken(), 20);
   for (size_t i = 0; i < ours.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-5, 1e-6)) << "parameter " << i << " max diff "
-                                                                  << (ours[i] - theirs[i]).abs().max().item<float>();
+    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-5, 1e-6))
+        << "parameter " << i << " max diff " << (ours[i] - theirs[i]).abs().max().item<float>();
     EXPECT_FALSE(torch::allclose(ours[i], ours[i].detach().clone().zero_()));  // it moved
   }
 }

@@ -22,7 +22,7 @@ TEST(AttentionImages, MinMaxRescalingAsInFigure5) {
 TEST(AttentionImages, WeightColoursRunFromDarkToBright) {
   const cv::Vec3b lo = weight_colour(0), hi = weight_colour(1);
   EXPECT_LT(lo[0] + lo[1] + lo[2], hi[0] + hi[1] + hi[2]);  // viridis: dark purple -> yellow
-  EXPECT_EQ(weight_colour(-3), lo);                          // clamped
+  EXPECT_EQ(weight_colour(-3), lo);                         // clamped
   EXPECT_EQ(weight_colour(7), hi);
 }
 
@@ -54,8 +54,7 @@ TEST(AttentionImages, StripAndMontageShapes) {
   EXPECT_GE(strip.cols, 5 * 84);  // five tiles at 3x
   EXPECT_GE(strip.rows, 84);
   // the top-2 montage keeps the two highest weights, highest first
-  std::vector<cv::Mat> patches = {cv::Mat(40, 40, CV_8UC1, cv::Scalar(10)),
-                                  cv::Mat(40, 40, CV_8UC1, cv::Scalar(200)),
+  std::vector<cv::Mat> patches = {cv::Mat(40, 40, CV_8UC1, cv::Scalar(10)), cv::Mat(40, 40, CV_8UC1, cv::Scalar(200)),
                                   cv::Mat(40, 40, CV_8UC1, cv::Scalar(90))};
   cv::Mat m2 = top_k_montage(patches, {0.1, 0.7, 0.2}, 2, 4);
   cv::Mat m3 = top_k_montage(patches, {0.1, 0.7, 0.2}, 3, 4);

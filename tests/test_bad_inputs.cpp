@@ -93,10 +93,10 @@ using abmil_test::shell_quote;
 
 /// What one case left behind.
 struct Outcome {
-  int code = -1;               ///< exit code; 124: timed out, -1: no normal exit
-  std::string error;           ///< stderr
-  bool complete_run = false;   ///< RUN/metrics.json exists
-  bool runs_folder = false;    ///< runs/ appeared in the working directory
+  int code = -1;              ///< exit code; 124: timed out, -1: no normal exit
+  std::string error;          ///< stderr
+  bool complete_run = false;  ///< RUN/metrics.json exists
+  bool runs_folder = false;   ///< runs/ appeared in the working directory
 };
 
 /// Runs `abmil ARGS` (plus `--output RUN` for train and cv) in a fresh folder
@@ -106,9 +106,10 @@ struct Outcome {
 Outcome run_case(const BadCase& c) {
   abmil_test::TempDir tmp("bad_" + c.name);
   const fs::path run = tmp.path / "run";
-  std::string cmd = "cd " + shell_quote(tmp.path.string()) + " && env -u ABMIL_BAD_UNDEFINED ABMIL_BAD=" +
-                    shell_quote(kCorpus.string()) + " ABMIL_BAD_EMPTY= timeout -k 5 " +
-                    std::to_string(kTimeoutSeconds) + " " + shell_quote(ABMIL_BINARY);
+  std::string cmd = "cd " + shell_quote(tmp.path.string()) +
+                    " && env -u ABMIL_BAD_UNDEFINED ABMIL_BAD=" + shell_quote(kCorpus.string()) +
+                    " ABMIL_BAD_EMPTY= timeout -k 5 " + std::to_string(kTimeoutSeconds) + " " +
+                    shell_quote(ABMIL_BINARY);
   for (const auto& a : c.args) cmd += " " + shell_quote(a);
   if (!c.args.empty() && (c.args[0] == "train" || c.args[0] == "cv")) cmd += " --output " + shell_quote(run.string());
   cmd += " > stdout.txt 2> stderr.txt";

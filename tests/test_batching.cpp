@@ -107,8 +107,10 @@ TEST(Batching, BatchGradientIsTheMeanOfPerBagGradients) {
       torch::binary_cross_entropy_with_logits(o.bag_logits, labels.slice(0, b, b + 1)).backward();
       auto g = grads(model);
       for (size_t i = 0; i < g.size(); ++i) {
-        if (b == 0) g_mean.push_back(g[i] / 3);
-        else g_mean[i] += g[i] / 3;
+        if (b == 0)
+          g_mean.push_back(g[i] / 3);
+        else
+          g_mean[i] += g[i] / 3;
       }
     }
     for (size_t i = 0; i < g_mean.size(); ++i)

@@ -209,8 +209,9 @@ TEST(Checkpoint, ResumeIntoAnotherModelIsAnError) {
   MilModel model(cfg.model, data.instance_shape);
   FitOptions resume;
   resume.resume = &state;
-  EXPECT_NE(error_of<CheckpointError>([&] { fit(model, data, cfg, torch::kCPU, resume); })
-                .find("checkpoint does not match the model"),
+  EXPECT_NE(error_of<CheckpointError>([&] {
+              fit(model, data, cfg, torch::kCPU, resume);
+            }).find("checkpoint does not match the model"),
             std::string::npos);
 }
 

@@ -137,8 +137,7 @@ TEST(ColonNucleiMat, TruncatedFiles) {
   const fs::path zlib = tmp.path / "zlib.mat";
   write_prefix(kData / "detection_3x2_zlib.mat", zlib, fs::file_size(kData / "detection_3x2_zlib.mat") - 6);
   err = read_error(zlib.string());
-  EXPECT_EQ(err.rfind(zlib.string() + ": corrupt or truncated data of variable 'detection' (matio: ", 0), 0u)
-      << err;
+  EXPECT_EQ(err.rfind(zlib.string() + ": corrupt or truncated data of variable 'detection' (matio: ", 0), 0u) << err;
 }
 
 // ---- cut_nucleus_patches ------------------------------------------------------
@@ -153,15 +152,13 @@ cv::Mat position_image(int cols, int rows) {
 
 // Checks that patch k of `patches` shows, at patch row r and column c, the
 // image pixel (xs[c], ys[r]) of position_image: R = x, G = y, B = 77.
-void expect_patch(const torch::Tensor& patches, int64_t k, const std::vector<int>& xs,
-                  const std::vector<int>& ys) {
+void expect_patch(const torch::Tensor& patches, int64_t k, const std::vector<int>& xs, const std::vector<int>& ys) {
   const auto a = patches.accessor<uint8_t, 4>();
   ASSERT_EQ(patches.size(2), static_cast<int64_t>(ys.size()));
   ASSERT_EQ(patches.size(3), static_cast<int64_t>(xs.size()));
   for (size_t r = 0; r < ys.size(); ++r)
     for (size_t c = 0; c < xs.size(); ++c) {
-      SCOPED_TRACE("patch " + std::to_string(k) + ", row " + std::to_string(r) + ", column " +
-                   std::to_string(c));
+      SCOPED_TRACE("patch " + std::to_string(k) + ", row " + std::to_string(r) + ", column " + std::to_string(c));
       EXPECT_EQ(a[k][0][r][c], xs[c] % 256);
       EXPECT_EQ(a[k][1][r][c], ys[r] % 256);
       EXPECT_EQ(a[k][2][r][c], 77);
@@ -218,21 +215,19 @@ TEST(ColonNucleiPatches, PatchesAtTheCentresOfAFile) {
     for (int i = centre - 13; i <= centre + 13; ++i) v.push_back(i < 0 ? -i : i > 499 ? 998 - i : i);
     return v;
   };
-  expect_patch(p, 0, span(9), span(19));     // (10, 20)
-  expect_patch(p, 1, span(0), span(499));    // (1, 500): bottom-left corner
-  expect_patch(p, 2, span(250), span(32));   // (250.5, 33.25) -> (251, 33)
+  expect_patch(p, 0, span(9), span(19));    // (10, 20)
+  expect_patch(p, 1, span(0), span(499));   // (1, 500): bottom-left corner
+  expect_patch(p, 2, span(250), span(32));  // (250.5, 33.25) -> (251, 33)
 }
 
 TEST(ColonNucleiPatches, BadArguments) {
   const cv::Mat im = position_image(7, 5);
   auto error = [&](const cv::Mat& image, std::vector<NucleusCentre> centres, int size) {
-    return abmil_test::error_of<std::invalid_argument>(
-        [&] { abmil::cut_nucleus_patches(image, centres, size); });
+    return abmil_test::error_of<std::invalid_argument>([&] { abmil::cut_nucleus_patches(image, centres, size); });
   };
   EXPECT_EQ(error(im, {{4, 3}}, 4), "cut_nucleus_patches: patch size 4 is not odd and positive");
   EXPECT_EQ(error(im, {{4, 3}}, -1), "cut_nucleus_patches: patch size -1 is not odd and positive");
-  const std::string bad_image =
-      "cut_nucleus_patches: image must be a non-empty CV_8UC3 (8-bit, 3-channel) image";
+  const std::string bad_image = "cut_nucleus_patches: image must be a non-empty CV_8UC3 (8-bit, 3-channel) image";
   EXPECT_EQ(error(cv::Mat(5, 7, CV_8UC1, cv::Scalar(0)), {{4, 3}}, 3), bad_image);
   EXPECT_EQ(error(cv::Mat(5, 7, CV_32FC3, cv::Scalar(0)), {{4, 3}}, 3), bad_image);
   EXPECT_EQ(error(cv::Mat(), {}, 3), bad_image);

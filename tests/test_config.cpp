@@ -172,13 +172,15 @@ TEST(Config, UnknownKeySuggestsTheClosestKey) {
   EXPECT_EQ(config_error("experiment:\n  seed: 3\ntrain:\n  epoch: 5\n"),
             "cfg.yaml:4: unknown key 'train.epoch' (did you mean 'train.epochs'?)");
   // A key in the wrong section is found by its last component.
-  EXPECT_EQ(config_error("train:\n  lr: 0.1\n"), "cfg.yaml:2: unknown key 'train.lr' (did you mean 'train.optimizer.lr'?)");
+  EXPECT_EQ(config_error("train:\n  lr: 0.1\n"),
+            "cfg.yaml:2: unknown key 'train.lr' (did you mean 'train.optimizer.lr'?)");
   // A misspelt section.
   EXPECT_EQ(config_error("\n\ntrian:\n  epochs: 5\n"), "cfg.yaml:3: unknown key 'trian' (did you mean 'train'?)");
 }
 
 TEST(Config, UnknownKeyWithoutNearMatchHasNoSuggestion) {
-  EXPECT_EQ(config_error("model:\n  frobnicate_everything: 1\n"), "cfg.yaml:2: unknown key 'model.frobnicate_everything'");
+  EXPECT_EQ(config_error("model:\n  frobnicate_everything: 1\n"),
+            "cfg.yaml:2: unknown key 'model.frobnicate_everything'");
   EXPECT_EQ(config_error("zzzzzzzz: 1\n"), "cfg.yaml:1: unknown key 'zzzzzzzz'");
 }
 
@@ -199,7 +201,8 @@ TEST(Config, OtherTypesAreChecked) {
   EXPECT_EQ(config_error("eval:\n  threshold: .nan\n"), "cfg.yaml:2: eval.threshold: expected a number, got '.nan'");
   EXPECT_EQ(config_error("output:\n  save_attention: yes\n"),
             "cfg.yaml:2: output.save_attention: expected true or false, got 'yes'");
-  EXPECT_EQ(config_error("experiment:\n  name: [a, b]\n"), "cfg.yaml:2: experiment.name: expected a string, got a list");
+  EXPECT_EQ(config_error("experiment:\n  name: [a, b]\n"),
+            "cfg.yaml:2: experiment.name: expected a string, got a list");
   EXPECT_EQ(config_error("train:\n  optimizer:\n    betas: 0.9\n"),
             "cfg.yaml:3: train.optimizer.betas: expected a list of 2 numbers, got '0.9'");
   EXPECT_EQ(config_error("train:\n  optimizer:\n    betas:\n      - 0.9\n      - x\n"),
@@ -235,7 +238,8 @@ TEST(Config, BadChoiceSuggestsTheIntendedOne) {
             "instance_mean (did you mean 'gated_attention'?)");
   EXPECT_EQ(config_error("runtime:\n  device: CUDA\n"),
             "cfg.yaml:2: runtime.device: 'CUDA' is not one of cpu, cuda (did you mean 'cuda'?)");
-  EXPECT_EQ(config_error("runtime:\n  device: tpu-pod-v5\n"), "cfg.yaml:2: runtime.device: 'tpu-pod-v5' is not one of cpu, cuda");
+  EXPECT_EQ(config_error("runtime:\n  device: tpu-pod-v5\n"),
+            "cfg.yaml:2: runtime.device: 'tpu-pod-v5' is not one of cpu, cuda");
 }
 
 TEST(Config, SectionGivenAsScalarOrRootNotAMap) {
@@ -262,16 +266,17 @@ TEST(Config, MalformedYamlReportsALine) {
 // Found by fuzz/fuzz_config: yaml-cpp 0.7's LoadAll allocates empty documents
 // without end on a stray ',' at the top level; abmil stops with a line instead.
 TEST(Config, StrayCommaIsAnErrorNotAHang) {
-  const std::string stray = "cfg.yaml:{}: malformed YAML: the parser makes no progress here (a stray ',' outside [] or {{}}?)";
+  const std::string stray =
+      "cfg.yaml:{}: malformed YAML: the parser makes no progress here (a stray ',' outside [] or {{}}?)";
   EXPECT_EQ(config_error(","), fmt::format(stray, 1));
   EXPECT_EQ(config_error("experiment: {seed: 2}\n---\n,"), fmt::format(stray, 3));
 }
 
 TEST(Config, OverridesApplyAfterTheFileInOrder) {
-  const Config c = parse_config("train:\n  epochs: 5\n", "cfg.yaml",
-                                {"train.epochs=7", "train.optimizer.lr=1e-3", "train.optimizer.betas=[0.5, 0.75]",
-                                 "data.root=/x/y", "experiment.name=first", "experiment.name=second",
-                                 "output.save_attention=false", "output.dir="});
+  const Config c =
+      parse_config("train:\n  epochs: 5\n", "cfg.yaml",
+                   {"train.epochs=7", "train.optimizer.lr=1e-3", "train.optimizer.betas=[0.5, 0.75]", "data.root=/x/y",
+                    "experiment.name=first", "experiment.name=second", "output.save_attention=false", "output.dir="});
   EXPECT_EQ(c.train.epochs, 7);
   EXPECT_EQ(c.train.optimizer.lr, 1e-3);
   EXPECT_EQ(c.train.optimizer.betas, (std::vector<double>{0.5, 0.75}));
@@ -287,11 +292,15 @@ TEST(Config, OverridesApplyAfterTheFileInOrder) {
 
 TEST(Config, OverrideErrors) {
   EXPECT_EQ(config_error("", {"train.epochs"}), "--set train.epochs: expected KEY=VALUE, e.g. --set train.epochs=10");
-  EXPECT_EQ(config_error("", {"train.epoch=5"}), "--set train.epoch=5: unknown key 'train.epoch' (did you mean 'train.epochs'?)");
-  EXPECT_EQ(config_error("", {"train.epochs=ten"}), "--set train.epochs=ten: train.epochs: expected an integer, got 'ten'");
-  EXPECT_EQ(config_error("", {"train.epochs=0"}), "--set train.epochs=0: train.epochs: 0 is out of range (must be >= 1)");
-  EXPECT_EQ(config_error("", {"train.optimizer.betas=[0.9"}).rfind("--set train.optimizer.betas=[0.9: malformed YAML: ", 0),
-            0u);
+  EXPECT_EQ(config_error("", {"train.epoch=5"}),
+            "--set train.epoch=5: unknown key 'train.epoch' (did you mean 'train.epochs'?)");
+  EXPECT_EQ(config_error("", {"train.epochs=ten"}),
+            "--set train.epochs=ten: train.epochs: expected an integer, got 'ten'");
+  EXPECT_EQ(config_error("", {"train.epochs=0"}),
+            "--set train.epochs=0: train.epochs: 0 is out of range (must be >= 1)");
+  EXPECT_EQ(
+      config_error("", {"train.optimizer.betas=[0.9"}).rfind("--set train.optimizer.betas=[0.9: malformed YAML: ", 0),
+      0u);
   // The file is checked before the overrides.
   EXPECT_EQ(config_error("train:\n  epochs: x\n", {"train.epochs=3"}),
             "cfg.yaml:2: train.epochs: expected an integer, got 'x'");
@@ -362,24 +371,72 @@ TEST(Config, YamlRoundTripIsExact) {
 
 TEST(Config, ReferenceListsEveryKey) {
   const std::string ref = config_reference();
-  for (const char* key :
-       {"experiment.name", "experiment.seed", "data.kind", "data.path", "data.standardize", "data.test_fraction",
-        "data.root", "data.target", "data.protocol",
-        "data.bag_size_mean", "data.bag_size_std", "data.train_bags", "data.test_bags", "data.validation_fraction",
-        "data.pixel_mean", "data.pixel_std", "data.image_root", "data.patch_size", "data.patch_stride",
-        "data.white_level", "data.max_white_fraction", "data.augment.rotate_flip", "data.augment.he_jitter_std",
-        "data.positive_folder", "data.negative_folder", "data.sentence_split", "data.min_token_frequency",
-        "data.max_vocabulary", "data.max_tokens_per_sentence", "data.max_sentences_per_document",
-        "data.empty_documents", "data.text_instances",
-        "model.encoder", "model.hidden_dims", "model.dropout", "model.embedding_dim", "model.pooling",
-        "model.attention_dim", "model.attention_dropout", "model.token_pooling", "model.word_dropout", "model.classifier", "train.epochs", "train.bags_per_step", "train.checkpoint_every",
-        "train.optimizer.kind",
-        "train.optimizer.lr", "train.optimizer.betas", "train.optimizer.weight_decay",
-        "train.early_stopping.patience", "train.early_stopping.min_delta", "train.early_stopping.start_epoch",
-        "eval.threshold",
-        "eval.max_instances_per_pass", "eval.top_k", "cv.folds", "cv.repeats", "cv.validation_fraction", "cv.split",
-        "runtime.threads", "runtime.device", "runtime.progress", "runtime.flush_denormal", "output.dir",
-        "output.save_attention", "output.save_checkpoint"})
+  for (const char* key : {"experiment.name",
+                          "experiment.seed",
+                          "data.kind",
+                          "data.path",
+                          "data.standardize",
+                          "data.test_fraction",
+                          "data.root",
+                          "data.target",
+                          "data.protocol",
+                          "data.bag_size_mean",
+                          "data.bag_size_std",
+                          "data.train_bags",
+                          "data.test_bags",
+                          "data.validation_fraction",
+                          "data.pixel_mean",
+                          "data.pixel_std",
+                          "data.image_root",
+                          "data.patch_size",
+                          "data.patch_stride",
+                          "data.white_level",
+                          "data.max_white_fraction",
+                          "data.augment.rotate_flip",
+                          "data.augment.he_jitter_std",
+                          "data.positive_folder",
+                          "data.negative_folder",
+                          "data.sentence_split",
+                          "data.min_token_frequency",
+                          "data.max_vocabulary",
+                          "data.max_tokens_per_sentence",
+                          "data.max_sentences_per_document",
+                          "data.empty_documents",
+                          "data.text_instances",
+                          "model.encoder",
+                          "model.hidden_dims",
+                          "model.dropout",
+                          "model.embedding_dim",
+                          "model.pooling",
+                          "model.attention_dim",
+                          "model.attention_dropout",
+                          "model.token_pooling",
+                          "model.word_dropout",
+                          "model.classifier",
+                          "train.epochs",
+                          "train.bags_per_step",
+                          "train.checkpoint_every",
+                          "train.optimizer.kind",
+                          "train.optimizer.lr",
+                          "train.optimizer.betas",
+                          "train.optimizer.weight_decay",
+                          "train.early_stopping.patience",
+                          "train.early_stopping.min_delta",
+                          "train.early_stopping.start_epoch",
+                          "eval.threshold",
+                          "eval.max_instances_per_pass",
+                          "eval.top_k",
+                          "cv.folds",
+                          "cv.repeats",
+                          "cv.validation_fraction",
+                          "cv.split",
+                          "runtime.threads",
+                          "runtime.device",
+                          "runtime.progress",
+                          "runtime.flush_denormal",
+                          "output.dir",
+                          "output.save_attention",
+                          "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
   EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 67);
@@ -425,7 +482,6 @@ TEST(Config, IntegerListsForLayerSizes) {
   EXPECT_EQ(config_error("model:\n  hidden_dims: [0]\n"),
             "cfg.yaml:2: model.hidden_dims[0]: 0 is out of range (must be >= 1)");
 }
-
 
 // ---- the shipped configs --------------------------------------------------------
 
@@ -490,7 +546,8 @@ std::vector<std::string> config_mismatches(const std::filesystem::path& path,
     if (!file.count(key))
       wrong.push_back(key + ": not set in the file (expected " + value + ")");
     else if (!loaded.count(key) || !same_value(YAML::Load(value), loaded.at(key)))
-      wrong.push_back(key + ": expected " + value + ", loaded " + (loaded.count(key) ? YAML::Dump(loaded.at(key)) : "nothing"));
+      wrong.push_back(key + ": expected " + value + ", loaded " +
+                      (loaded.count(key) ? YAML::Dump(loaded.at(key)) : "nothing"));
   }
   return wrong;
 }
@@ -509,11 +566,10 @@ std::string lines(const std::vector<std::string>& v) {
 TEST(Configs, ShippedConfigsLoad) {
   ::setenv("ABMIL_DATA", "/data", 0);
   const std::filesystem::path dir = std::filesystem::path(ABMIL_SOURCE_DIR) / "configs";
-  const std::vector<std::pair<std::string, std::string>> optimizer{
-      {"train.optimizer.kind", "adam"},
-      {"train.optimizer.lr", "5e-4"},
-      {"train.optimizer.betas", "[0.9, 0.999]"},
-      {"train.optimizer.weight_decay", "1e-4"}};
+  const std::vector<std::pair<std::string, std::string>> optimizer{{"train.optimizer.kind", "adam"},
+                                                                   {"train.optimizer.lr", "5e-4"},
+                                                                   {"train.optimizer.betas", "[0.9, 0.999]"},
+                                                                   {"train.optimizer.weight_decay", "1e-4"}};
   auto with_optimizer = [&](std::vector<std::pair<std::string, std::string>> keys) {
     keys.insert(keys.end(), optimizer.begin(), optimizer.end());
     return keys;
@@ -580,8 +636,8 @@ TEST(Configs, ShippedConfigsLoad) {
 TEST(Configs, ExperimentConfigsLoadAsWritten) {
   ::setenv("ABMIL_DATA", "/data", 0);
   int files = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(ABMIL_SOURCE_DIR) /
-                                                                      "experiments")) {
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(std::filesystem::path(ABMIL_SOURCE_DIR) / "experiments")) {
     if (e.path().extension() != ".yaml" || e.path().parent_path().filename() != "configs") continue;
     ++files;
     std::vector<std::string> wrong;

@@ -47,17 +47,21 @@ const auto write_synthetic_csv = abmil_test::write_synthetic_feature_csv;
 /// attention on them, with the given train, cv and runtime sections.
 void write_cv_config(const fs::path& dir, const std::string& train, const std::string& cv, const std::string& runtime) {
   write_synthetic_csv(dir / "bags.csv", 40);
-  std::ofstream(dir / "cv.yaml") << "experiment: {name: synthetic}\n"
-                                    "data: {kind: feature_bags, path: " << (dir / "bags.csv").string() << "}\n"
-                                    "model: {encoder: mlp, hidden_dims: [16, 8], pooling: attention, attention_dim: 8}\n"
-                                    "train: " << train << "\ncv: " << cv << "\nruntime: " << runtime << "\n";
+  std::ofstream(dir / "cv.yaml")
+      << "experiment: {name: synthetic}\n"
+         "data: {kind: feature_bags, path: "
+      << (dir / "bags.csv").string()
+      << "}\n"
+         "model: {encoder: mlp, hidden_dims: [16, 8], pooling: attention, attention_dim: 8}\n"
+         "train: "
+      << train << "\ncv: " << cv << "\nruntime: " << runtime << "\n";
 }
 
 }  // namespace
 
 TEST(Standardize, FitsOnTrainingBagsOnly) {
-  BagSplit train = one_feature_split({1, 3}, {1, 1});        // mean 2, std 1 (ddof 0)
-  BagSplit test = one_feature_split({5, 1000}, {2});          // extreme test values
+  BagSplit train = one_feature_split({1, 3}, {1, 1});  // mean 2, std 1 (ddof 0)
+  BagSplit test = one_feature_split({5, 1000}, {2});   // extreme test values
   auto [mean, std] = standardize(train, {&train, &test});
   EXPECT_DOUBLE_EQ(mean.item<double>(), 2.0);
   EXPECT_DOUBLE_EQ(std.item<double>(), 1.0);

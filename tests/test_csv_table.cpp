@@ -107,8 +107,7 @@ TEST_F(CsvTableTest, MissingFile) {
 TEST_F(CsvTableTest, MissingColumn) {
   const fs::path path = write("t.csv", "a,b\n1,2\n");
   const CsvTable t = read_csv(path);
-  EXPECT_EQ(with_p(error_of<std::runtime_error>([&] { t.column("auc"); }), path),
-            "P:1: no column 'auc' in the header");
+  EXPECT_EQ(with_p(error_of<std::runtime_error>([&] { t.column("auc"); }), path), "P:1: no column 'auc' in the header");
 }
 
 TEST_F(CsvTableTest, BadCellsNameFileLineAndColumn) {

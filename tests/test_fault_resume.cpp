@@ -103,7 +103,9 @@ TEST(FaultResume, SigkillAtTenRandomMomentsThenResumeIsBitIdentical) {
     GTEST_SKIP() << "needs real MNIST: set ABMIL_DATA to a folder with mnist/ (see datasets/README.md)";
   TempDir tmp("fault");
   std::ofstream(tmp.path / "cfg.yaml") << "experiment: {name: fault, seed: 3}\n"
-                                          "data: {kind: mnist_bags, root: " << data << "/mnist, train_bags: 100,\n"
+                                          "data: {kind: mnist_bags, root: "
+                                       << data
+                                       << "/mnist, train_bags: 100,\n"
                                           "       test_bags: 200, validation_fraction: 0.1}\n"
                                           "model: {encoder: lenet5, pooling: gated_attention}\n"
                                           "train: {epochs: 14, checkpoint_every: 1,\n"
@@ -125,8 +127,8 @@ TEST(FaultResume, SigkillAtTenRandomMomentsThenResumeIsBitIdentical) {
     int status = 0;
     const bool fresh = !fs::exists(run / "config.yaml");
     if (fresh) fs::remove_all(run);  // killed before config.yaml: nothing to resume yet
-    const pid_t pid = fresh ? spawn({"train", cfg, "--output", run.string()}, log)
-                            : spawn({"train", "--resume", run.string()}, log);
+    const pid_t pid =
+        fresh ? spawn({"train", cfg, "--output", run.string()}, log) : spawn({"train", "--resume", run.string()}, log);
     if (kill_after(pid, moment(rng), status)) {
       ++kills;
       continue;
@@ -151,9 +153,9 @@ TEST(FaultResume, SigkillAtTenRandomMomentsThenResumeIsBitIdentical) {
        at = text.find("resuming after epoch", at + 1))
     ++from_checkpoint;
   EXPECT_GE(from_checkpoint, 3) << text;
-  std::cout << "[ fault    ] survived " << kills << " SIGKILLs (" << from_checkpoint
-            << " resumes from a checkpoint); " << finished_runs
-            << " interrupted runs finished identical to the uninterrupted one (" << full_seconds << " s each)\n";
+  std::cout << "[ fault    ] survived " << kills << " SIGKILLs (" << from_checkpoint << " resumes from a checkpoint); "
+            << finished_runs << " interrupted runs finished identical to the uninterrupted one (" << full_seconds
+            << " s each)\n";
 }
 
 // --resume needs a run directory of `abmil train`; train needs CONFIG or --resume.

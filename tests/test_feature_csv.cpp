@@ -41,7 +41,6 @@ class FeatureCsv : public ::testing::Test {
     if (msg.rfind(path, 0) == 0) msg.replace(0, path.size(), "P");
     return msg;
   }
-
 };
 
 // Three bags (ids 7, 3, x), 5 rows, 2 features.
@@ -71,8 +70,7 @@ TEST_F(FeatureCsv, CrlfNoFinalNewlineTrailingEmptyLinesAndBom) {
   for (char c : kValid) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
   const auto ref = read_feature_csv(write("ok.csv", kValid));
   for (const std::string& text :
-       {crlf, kValid.substr(0, kValid.size() - 1), kValid + "\n\n", crlf + "\r\n  \r\n",
-        "\xEF\xBB\xBF" + kValid}) {
+       {crlf, kValid.substr(0, kValid.size() - 1), kValid + "\n\n", crlf + "\r\n  \r\n", "\xEF\xBB\xBF" + kValid}) {
     const auto t = read_feature_csv(write("v.csv", text));
     EXPECT_EQ(t.features, ref.features);
     EXPECT_EQ(t.offsets, ref.offsets);
@@ -94,8 +92,7 @@ TEST_F(FeatureCsv, MissingFileOrDirectory) {
   EXPECT_EQ(data_error([&] { read_feature_csv(missing); }),
             missing + ": cannot open feature CSV: No such file or directory");
   const std::string d = dir_.string();
-  EXPECT_EQ(data_error([&] { read_feature_csv(d); }),
-            d + ": cannot open feature CSV: Is a directory");
+  EXPECT_EQ(data_error([&] { read_feature_csv(d); }), d + ": cannot open feature CSV: Is a directory");
 }
 
 TEST_F(FeatureCsv, EmptyFile) {
@@ -105,13 +102,10 @@ TEST_F(FeatureCsv, EmptyFile) {
 
 TEST_F(FeatureCsv, BadHeader) {
   EXPECT_EQ(error_of("id,y,f1\n1,0,2\n"), "P:1: header must start with bag_id,label (got 'id,y')");
-  EXPECT_EQ(error_of("label,bag_id,f1\n"),
-            "P:1: header must start with bag_id,label (got 'label,bag_id')");
+  EXPECT_EQ(error_of("label,bag_id,f1\n"), "P:1: header must start with bag_id,label (got 'label,bag_id')");
   EXPECT_EQ(error_of("bag_id\n"), "P:1: header must start with bag_id,label (got 'bag_id')");
-  EXPECT_EQ(error_of("\nbag_id,label,f1\n1,0,2\n"),
-            "P:1: header must start with bag_id,label (got '')");
-  EXPECT_EQ(error_of("bag_id,label\n1,0\n"),
-            "P:1: header has no feature column (expected bag_id,label,f1,...)");
+  EXPECT_EQ(error_of("\nbag_id,label,f1\n1,0,2\n"), "P:1: header must start with bag_id,label (got '')");
+  EXPECT_EQ(error_of("bag_id,label\n1,0\n"), "P:1: header has no feature column (expected bag_id,label,f1,...)");
 }
 
 TEST_F(FeatureCsv, HeaderOnly) {
@@ -134,12 +128,9 @@ TEST_F(FeatureCsv, BadNumbers) {
   EXPECT_EQ(error_of(head + "1,0,1 2,2,3\n"), "P:3: column f1: '1 2' is not a number");
   EXPECT_EQ(error_of(head + "1,0,1,2,nan\n"), "P:3: column f3: 'nan' is not a finite number");
   EXPECT_EQ(error_of(head + "1,0,1,2,-inf\n"), "P:3: column f3: '-inf' is not a finite number");
-  EXPECT_EQ(error_of(head + "1,0,1,2,Infinity\n"),
-            "P:3: column f3: 'Infinity' is not a finite number");
-  EXPECT_EQ(error_of(head + "1,0,1e39,2,3\n"),
-            "P:3: column f1: '1e39' is outside the range of a 32-bit float");
-  EXPECT_EQ(error_of(head + "1,0,-1e400,2,3\n"),
-            "P:3: column f1: '-1e400' is outside the range of a 32-bit float");
+  EXPECT_EQ(error_of(head + "1,0,1,2,Infinity\n"), "P:3: column f3: 'Infinity' is not a finite number");
+  EXPECT_EQ(error_of(head + "1,0,1e39,2,3\n"), "P:3: column f1: '1e39' is outside the range of a 32-bit float");
+  EXPECT_EQ(error_of(head + "1,0,-1e400,2,3\n"), "P:3: column f1: '-1e400' is outside the range of a 32-bit float");
   // Control characters are escaped and long cells cut, so the message stays one line.
   EXPECT_EQ(error_of(head + "1,0,1,2,a\rb\n"), "P:3: column f3: 'a\\x0Db' is not a number");
   EXPECT_EQ(error_of(head + "1,0,1,2," + std::string(50, 'z') + "\n"),
@@ -158,16 +149,15 @@ TEST_F(FeatureCsv, BadLabelAndBagId) {
 
 TEST_F(FeatureCsv, MixedLabelsInBag) {
   std::string text = "bag_id,label,f1\n";
-  for (int i = 2; i <= 11; ++i) text += "0,0,1\n";  // lines 2..11: bag 0
+  for (int i = 2; i <= 11; ++i) text += "0,0,1\n";   // lines 2..11: bag 0
   for (int i = 12; i <= 16; ++i) text += "3,1,1\n";  // lines 12..16: bag 3
-  text += "3,0,1\n";                                  // line 17
+  text += "3,0,1\n";                                 // line 17
   EXPECT_EQ(error_of(text), "P:17: bag '3' has label 0 here but 1 on line 12");
 }
 
 TEST_F(FeatureCsv, BagNotContiguous) {
   std::string text = "bag_id,label,f1\n3,1,1\n3,1,2\n4,0,1\n3,1,1\n";
-  EXPECT_EQ(error_of(text),
-            "P:5: bag '3' appears again after other bags (rows of a bag must be together)");
+  EXPECT_EQ(error_of(text), "P:5: bag '3' appears again after other bags (rows of a bag must be together)");
 }
 
 TEST_F(FeatureCsv, EmptyLineInTheMiddle) {
@@ -210,8 +200,7 @@ TEST_F(FeatureCsv, LargeFile) {
 }
 
 // Reads $ABMIL_DATA/NAME/NAME.csv and checks its counts, or skips.
-void check_real(const std::string& name, int64_t bags, int64_t positive, int64_t rows,
-                int64_t dim) {
+void check_real(const std::string& name, int64_t bags, int64_t positive, int64_t rows, int64_t dim) {
   const char* root = std::getenv("ABMIL_DATA");
   const fs::path file = root ? fs::path(root) / name / (name + ".csv") : fs::path();
   if (!root || !fs::exists(file))

@@ -114,7 +114,9 @@ TEST(StratifiedKFold, Errors) {
             "stratified_kfold: repeats must be at least 1 (got 0)");
   EXPECT_EQ(invalid_argument([&] { abmil::stratified_kfold(labels, 24, 1, 0); }),
             "stratified_kfold: 24 folds but only 23 bags");
-  EXPECT_EQ(invalid_argument([&] { abmil::stratified_kfold({0, 1, 2}, 2, 1, 0); }),
+  EXPECT_EQ(invalid_argument([&] {
+              abmil::stratified_kfold({0, 1, 2}, 2, 1, 0);
+            }),
             "stratified_kfold: label of bag 2 is 2, expected 0 or 1");
 }
 
@@ -138,8 +140,7 @@ TEST(StratifiedSplit, CountsAndDisjoint) {
   // Reproducible, and another seed holds out other bags.
   EXPECT_EQ(abmil::stratified_split(positions, labels, 0.2, 5).second, held);
   bool differs = false;
-  for (uint64_t s = 6; s < 10; ++s)
-    differs |= abmil::stratified_split(positions, labels, 0.2, s).second != held;
+  for (uint64_t s = 6; s < 10; ++s) differs |= abmil::stratified_split(positions, labels, 0.2, s).second != held;
   EXPECT_TRUE(differs);
 }
 
@@ -168,13 +169,21 @@ TEST(StratifiedSplit, SubsetMinimumAndZero) {
 
 TEST(StratifiedSplit, Errors) {
   const auto labels = some_labels();
-  EXPECT_EQ(invalid_argument([&] { abmil::stratified_split({0, 1}, labels, 1.0, 0); }),
+  EXPECT_EQ(invalid_argument([&] {
+              abmil::stratified_split({0, 1}, labels, 1.0, 0);
+            }),
             "stratified_split: fraction must be in [0, 1) (got 1.000000)");
-  EXPECT_EQ(invalid_argument([&] { abmil::stratified_split({0, 1}, labels, -0.5, 0); }),
+  EXPECT_EQ(invalid_argument([&] {
+              abmil::stratified_split({0, 1}, labels, -0.5, 0);
+            }),
             "stratified_split: fraction must be in [0, 1) (got -0.500000)");
-  EXPECT_EQ(invalid_argument([&] { abmil::stratified_split({0, 23}, labels, 0.5, 0); }),
+  EXPECT_EQ(invalid_argument([&] {
+              abmil::stratified_split({0, 23}, labels, 0.5, 0);
+            }),
             "stratified_split: position 23 out of range for 23 bags");
-  EXPECT_EQ(invalid_argument([&] { abmil::stratified_split({0, 1}, {0, 5}, 0.5, 0); }),
+  EXPECT_EQ(invalid_argument([&] {
+              abmil::stratified_split({0, 1}, {0, 5}, 0.5, 0);
+            }),
             "stratified_split: label of bag 1 is 5, expected 0 or 1");
 }
 
@@ -193,7 +202,9 @@ TEST(FoldsFromGroups, SmallCase) {
     EXPECT_EQ(folds[static_cast<size_t>(k)].repeat, 0);
     EXPECT_EQ(folds[static_cast<size_t>(k)].fold, k);
   }
-  EXPECT_EQ(invalid_argument([] { abmil::folds_from_groups({"a", "a"}); }),
+  EXPECT_EQ(invalid_argument([] {
+              abmil::folds_from_groups({"a", "a"});
+            }),
             "folds_from_groups: need at least 2 distinct groups (got 1)");
   EXPECT_EQ(invalid_argument([] { abmil::folds_from_groups({}); }),
             "folds_from_groups: need at least 2 distinct groups (got 0)");

@@ -55,14 +55,12 @@ class IdxReader : public ::testing::Test {
       gzFile f = gzopen(path.c_str(), "wb");
       EXPECT_NE(f, nullptr);
       if (!bytes.empty()) {
-        EXPECT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-                  static_cast<int>(bytes.size()));
+        EXPECT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
       }
       EXPECT_EQ(gzclose(f), Z_OK);
     } else {
       std::ofstream out(path, std::ios::binary);
-      out.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
+      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     }
     return path;
   }
@@ -70,7 +68,6 @@ class IdxReader : public ::testing::Test {
   // 3 images of 2x2 pixels with values 0..11.
   static Bytes three_images() { return concat(idx_header(0x803, {3, 2, 2}), iota_bytes(12)); }
   static Bytes three_labels() { return concat(idx_header(0x801, {3}), Bytes{7, 2, 1}); }
-
 };
 
 TEST_F(IdxReader, ParsesImagesPlainAndGzip) {
@@ -90,8 +87,7 @@ TEST_F(IdxReader, ParsesLabelsPlainAndGzip) {
 
 TEST_F(IdxReader, ReadsMatchingPair) {
   Bytes labels;
-  const auto im = abmil::read_idx_pair(write("im", three_images(), true),
-                                       write("lb", three_labels()), labels);
+  const auto im = abmil::read_idx_pair(write("im", three_images(), true), write("lb", three_labels()), labels);
   EXPECT_EQ(im.count, 3);
   EXPECT_EQ(labels, (Bytes{7, 2, 1}));
 }
@@ -101,8 +97,7 @@ TEST_F(IdxReader, MissingFileOrDirectory) {
   EXPECT_EQ(data_error([&] { abmil::read_idx_images(missing); }),
             missing + ": cannot open IDX file: No such file or directory");
   const std::string d = dir_.string();
-  EXPECT_EQ(data_error([&] { abmil::read_idx_labels(d); }),
-            d + ": cannot open IDX file: Is a directory");
+  EXPECT_EQ(data_error([&] { abmil::read_idx_labels(d); }), d + ": cannot open IDX file: Is a directory");
 }
 
 TEST_F(IdxReader, WrongMagic) {
@@ -133,8 +128,7 @@ TEST_F(IdxReader, BadDimensions) {
             c0 + ": byte 4: bad image count 0x00000000 (count = 0, must be 1..100000000)");
   const std::string cbig = write("cbig", idx_header(0x803, {100'000'001, 2, 2}));
   EXPECT_EQ(data_error([&] { abmil::read_idx_images(cbig); }),
-            cbig +
-                ": byte 4: bad image count 0x05F5E101 (count = 100000001, must be 1..100000000)");
+            cbig + ": byte 4: bad image count 0x05F5E101 (count = 100000001, must be 1..100000000)");
   const std::string r = write("r", idx_header(0x803, {3, 5000, 2}), true);
   EXPECT_EQ(data_error([&] { abmil::read_idx_images(r); }),
             r + ": byte 8: bad image size 0x00001388 (rows = 5000, must be 1..4096)");
@@ -162,20 +156,17 @@ TEST_F(IdxReader, TruncatedData) {
 TEST_F(IdxReader, TrailingBytes) {
   for (bool gzip : {false, true}) {
     const std::string p = write("im", concat(three_images(), Bytes(5, 0xAB)), gzip);
-    EXPECT_EQ(data_error([&] { abmil::read_idx_images(p); }),
-              p + ": byte 28: 5 unexpected bytes after the last image");
+    EXPECT_EQ(data_error([&] { abmil::read_idx_images(p); }), p + ": byte 28: 5 unexpected bytes after the last image");
   }
   const std::string l = write("lb", concat(three_labels(), Bytes{1}));
-  EXPECT_EQ(data_error([&] { abmil::read_idx_labels(l); }),
-            l + ": byte 11: 1 unexpected bytes after the last label");
+  EXPECT_EQ(data_error([&] { abmil::read_idx_labels(l); }), l + ": byte 11: 1 unexpected bytes after the last label");
 }
 
 TEST_F(IdxReader, PairCountMismatch) {
   const std::string im = write("im", three_images());
   const std::string lb = write("lb", concat(idx_header(0x801, {2}), Bytes{7, 2}), true);
   Bytes labels;
-  EXPECT_EQ(data_error([&] { abmil::read_idx_pair(im, lb, labels); }),
-            im + " and " + lb + ": 3 images but 2 labels");
+  EXPECT_EQ(data_error([&] { abmil::read_idx_pair(im, lb, labels); }), im + " and " + lb + ": 3 images but 2 labels");
 }
 
 TEST_F(IdxReader, CorruptGzip) {
@@ -192,8 +183,7 @@ TEST_F(IdxReader, CorruptGzip) {
   const std::string good = write("good.gz", concat(three_images(), iota_bytes(4000)), true);
   std::ifstream in(good, std::ios::binary);
   const std::string zipped((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string cut =
-      write("cut.gz", Bytes(zipped.begin(), zipped.begin() + zipped.size() / 2));
+  const std::string cut = write("cut.gz", Bytes(zipped.begin(), zipped.begin() + zipped.size() / 2));
   const std::string cut_msg = data_error([&] { abmil::read_idx_images(cut); });
   EXPECT_EQ(cut_msg, cut + ": corrupt gzip data: unexpected end of file");
 }

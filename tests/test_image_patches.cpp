@@ -116,7 +116,9 @@ TEST(ColourDeconvolution, RoundTripAndPureStains) {
   // White is zero stain; black is clamped to 1/255, finite.
   EXPECT_TRUE(abmil::rgb_to_hed(torch::ones({3, 1, 1}, torch::kDouble)).abs().max().item<double>() < 1e-15);
   EXPECT_TRUE(abmil::rgb_to_hed(torch::zeros({3, 1, 1}, torch::kDouble)).isfinite().all().item<bool>());
-  EXPECT_EQ(error_of<std::invalid_argument>([] { abmil::rgb_to_hed(torch::ones({4, 2, 2})); }),
+  EXPECT_EQ(error_of<std::invalid_argument>([] {
+              abmil::rgb_to_hed(torch::ones({4, 2, 2}));
+            }),
             "rgb_to_hed: needs a tensor [..., 3, H, W], got 3 dimensions");
 }
 
@@ -166,7 +168,9 @@ TEST(PatchAugmentation, ReproducibleShapeKeepingSymmetries) {
   EXPECT_TRUE(torch::equal(abmil::augment_patches(white, jitter), white));
   torch::manual_seed(8);
   EXPECT_FALSE(torch::equal(abmil::augment_patches(x, jitter), x));
-  EXPECT_EQ(error_of<std::invalid_argument>([] { abmil::augment_patches(torch::zeros({2, 3, 4, 4}), {}); }),
+  EXPECT_EQ(error_of<std::invalid_argument>([] {
+              abmil::augment_patches(torch::zeros({2, 3, 4, 4}), {});
+            }),
             "augment_patches: needs uint8 RGB patches [N, 3, P, P], got Float of 4 dimensions");
 }
 

@@ -28,13 +28,9 @@ double pairwise_auc(const std::vector<double>& s, const std::vector<int>& y) {
   return wins / pairs;
 }
 
-TEST(MetricsAuc, PerfectRankingIsOne) {
-  EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.2, 0.8, 0.9}, {0, 0, 1, 1}), 1.0);
-}
+TEST(MetricsAuc, PerfectRankingIsOne) { EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.2, 0.8, 0.9}, {0, 0, 1, 1}), 1.0); }
 
-TEST(MetricsAuc, ReversedRankingIsZero) {
-  EXPECT_DOUBLE_EQ(roc_auc({0.9, 0.8, 0.2, 0.1}, {0, 0, 1, 1}), 0.0);
-}
+TEST(MetricsAuc, ReversedRankingIsZero) { EXPECT_DOUBLE_EQ(roc_auc({0.9, 0.8, 0.2, 0.1}, {0, 0, 1, 1}), 0.0); }
 
 TEST(MetricsAuc, AllScoresTiedIsHalf) {
   // Every score shares the mid-rank (1+2+3+4)/4 = 2.5; positive rank sum 5,
@@ -151,7 +147,9 @@ TEST(MetricsErrors, SizeMismatchAndBadLabelsThrow) {
   EXPECT_EQ(error([] { classification_metrics({0.1, 0.2}, {0, 1, 1}); }), "confusion_counts: 2 scores but 3 labels");
   EXPECT_EQ(error([] { roc_auc({0.1, 0.2}, {0, 2}); }), "roc_auc: label 2 at index 1 is not 0 or 1");
   EXPECT_EQ(error([] { confusion_counts({0.1, 0.2}, {2, 1}); }), "confusion_counts: label 2 at index 0 is not 0 or 1");
-  EXPECT_EQ(error([] { classification_metrics({0.1, 0.2}, {-1, 1}); }),
+  EXPECT_EQ(error([] {
+              classification_metrics({0.1, 0.2}, {-1, 1});
+            }),
             "confusion_counts: label -1 at index 0 is not 0 or 1");
 }
 

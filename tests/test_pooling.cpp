@@ -87,8 +87,10 @@ TEST(Pooling, AttentionWithoutGateIsEquation8) {
   torch::Tensor H = torch::randn({5, 3});
   PoolingOutput out = pool->forward(H, torch::zeros({5}, torch::kLong), 1);
   auto params = pool->named_parameters();
-  torch::Tensor s = torch::matmul(torch::tanh(torch::matmul(H, params["V.weight"].t()) + params["V.bias"]),
-                                  params["w.weight"].t()).squeeze(1) + params["w.bias"];
+  torch::Tensor s =
+      torch::matmul(torch::tanh(torch::matmul(H, params["V.weight"].t()) + params["V.bias"]), params["w.weight"].t())
+          .squeeze(1) +
+      params["w.bias"];
   EXPECT_TRUE(torch::allclose(out.attention_logits, s, 1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(out.attention, torch::softmax(s, 0), 1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(out.z, torch::matmul(torch::softmax(s, 0).unsqueeze(0), H), 1e-5, 1e-6));

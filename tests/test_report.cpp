@@ -28,12 +28,11 @@ using abmil::html_escape;
 using abmil::render_report;
 
 // A valid 1x1 RGBA PNG (transparent pixel), 67 bytes.
-const unsigned char kPng[] = {
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48,
-    0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
-    0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78,
-    0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00,
-    0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
+const unsigned char kPng[] = {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48,
+                              0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
+                              0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78,
+                              0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00,
+                              0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
 
 // Writes `text` to `path`, creating parent folders.
 void write(const fs::path& path, const std::string& text) {
@@ -74,8 +73,7 @@ class ReportTest : public ::testing::Test {
   void SetUp() override {
     static std::atomic<int> counter{0};
     dir_ = fs::temp_directory_path() /
-           ("abmil_report_test_" +
-            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "_" +
+           ("abmil_report_test_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "_" +
             std::to_string(counter++));
     fs::create_directories(dir_);
     write(dir_ / "config.yaml",
@@ -106,8 +104,7 @@ class ReportTest : public ::testing::Test {
           "1,0,13,0,0.5,0.0,,0,0.2\n1,1,14,0,0.5,0.0,,0,0.2\n"
           "2,0,15,1,0.6,0.5,,1,0.4\n2,1,16,0,0.4,0.1,,1,0.4\n"
           "3,0,17,0,1.0,0.0,,0,0.4\n");
-    write(dir_ / "visualize" / "bag_0.png",
-          std::string(reinterpret_cast<const char*>(kPng), sizeof kPng));
+    write(dir_ / "visualize" / "bag_0.png", std::string(reinterpret_cast<const char*>(kPng), sizeof kPng));
   }
   void TearDown() override {
     std::error_code ec;
@@ -130,8 +127,7 @@ TEST(ReportEscape, EscapesMarkup) {
 
 TEST_F(ReportTest, HasEverySection) {
   const std::string page = render_report(dir_);
-  for (const char* id :
-       {"summary", "metrics", "curves", "roc", "confusion", "attention", "pictures", "config"})
+  for (const char* id : {"summary", "metrics", "curves", "roc", "confusion", "attention", "pictures", "config"})
     EXPECT_NE(page.find(std::string("<section id=\"") + id + "\">"), std::string::npos) << id;
 }
 
@@ -289,7 +285,7 @@ TEST(SvgChart, NiceAxisTicksForKnownRanges) {
   EXPECT_EQ(small.decimals, 2);
   const abmil::Axis loss = abmil::nice_axis(0, 0.7134);
   EXPECT_DOUBLE_EQ(loss.hi, 0.8);
-  EXPECT_EQ(loss.ticks.size(), 9u);  // step 0.1
+  EXPECT_EQ(loss.ticks.size(), 9u);                 // step 0.1
   const abmil::Axis flat = abmil::nice_axis(5, 5);  // widened to [4.5, 5.5], step 0.2
   EXPECT_DOUBLE_EQ(flat.lo, 4.4);
   EXPECT_DOUBLE_EQ(flat.hi, 5.6);
@@ -339,8 +335,8 @@ TEST(SvgChart, HistogramFractionsPerBin) {
 }
 
 TEST(SvgChart, EpochChartMarksTheBestEpoch) {
-  const std::vector<abmil::EpochPoint> pts{{1, "train", 0.7}, {2, "train", 0.5}, {1, "validation", 0.6},
-                                           {2, "validation", 0.55}, {2, "test", 9.0}};
+  const std::vector<abmil::EpochPoint> pts{
+      {1, "train", 0.7}, {2, "train", 0.5}, {1, "validation", 0.6}, {2, "validation", 0.55}, {2, "test", 9.0}};
   const std::string s = abmil::epoch_chart(pts, "Loss <per> epoch", "loss", false, 2.0);
   EXPECT_NE(s.find("aria-label=\"Loss &lt;per&gt; epoch\""), std::string::npos);
   EXPECT_NE(s.find("class=\"best\""), std::string::npos);

@@ -30,9 +30,9 @@ namespace {
 
 // A short real run with pictures and its report.html; returns the run directory.
 fs::path run_with_report(const fs::path& tmp, size_t* pictures) {
-  abmil::Config cfg = abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/default.yaml",
-                                         {"data.train_bags=40", "data.test_bags=30", "train.epochs=2",
-                                          "train.bags_per_step=8", "runtime.progress=never"});
+  abmil::Config cfg = abmil::load_config(
+      std::string(ABMIL_SOURCE_DIR) + "/configs/default.yaml",
+      {"data.train_bags=40", "data.test_bags=30", "train.epochs=2", "train.bags_per_step=8", "runtime.progress=never"});
   cfg.output.dir = (tmp / "run").string();
   std::ostringstream log;
   const abmil::RunSummary run = abmil::run_train(cfg, log);
@@ -76,8 +76,8 @@ TEST(ReportInBrowser, ShowsEverySectionPictureAndMetric) {
 
   // Sections, in order, with their titles.
   const std::vector<std::string> ids = all_matches(dom, "<section id=\"(\\w+)\">");
-  EXPECT_EQ(ids, (std::vector<std::string>{"summary", "metrics", "curves", "roc", "confusion", "attention",
-                                           "pictures", "config"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"summary", "metrics", "curves", "roc", "confusion", "attention", "pictures",
+                                           "config"}));
   EXPECT_EQ(all_matches(dom, "<h2>([^<]*)</h2>"),
             (std::vector<std::string>{"Summary", "Test metrics", "Training curves", "ROC curve", "Confusion matrix",
                                       "Attention", "Pictures", "Config"}));
@@ -97,9 +97,8 @@ TEST(ReportInBrowser, ShowsEverySectionPictureAndMetric) {
     ASSERT_FALSE(bytes.empty()) << name;
     EXPECT_TRUE(dom.compare(data, data_end - data, abmil::base64_encode(bytes)) == 0)
         << name << ": the data: URI is not the file's bytes";
-    const cv::Mat png = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1,
-                                             const_cast<char*>(bytes.data())),
-                                     cv::IMREAD_UNCHANGED);
+    const cv::Mat png = cv::imdecode(
+        cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data())), cv::IMREAD_UNCHANGED);
     EXPECT_GT(png.cols, 0) << name << " does not decode";
     EXPECT_GT(png.rows, 0) << name << " does not decode";
   }
@@ -111,7 +110,6 @@ TEST(ReportInBrowser, ShowsEverySectionPictureAndMetric) {
     const std::string shown = abmil::format_metric(metrics["test"][key].get<double>());
     EXPECT_NE(dom.find("<td class=\"num\">" + shown + "</td>"), std::string::npos) << key << " " << shown;
   }
-  EXPECT_NE(dom.find("<dd>" + abmil::format_metric(metrics["test"]["auc"].get<double>()) + "</dd>"),
-            std::string::npos)
+  EXPECT_NE(dom.find("<dd>" + abmil::format_metric(metrics["test"]["auc"].get<double>()) + "</dd>"), std::string::npos)
       << "the Test AUC card";
 }

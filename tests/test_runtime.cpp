@@ -37,8 +37,8 @@ TEST(Runtime, ATrainedRunRecordsFlushingAndTrainsWithItOff) {
   }
   for (bool flush : {true, false}) {
     const std::filesystem::path run = tmp.path / (flush ? "on" : "off");
-    const auto r = abmil_test::run_abmil("train " + abmil_test::shell_quote(cfg) + " --set output.dir=" +
-                                             abmil_test::shell_quote(run.string()) +
+    const auto r = abmil_test::run_abmil("train " + abmil_test::shell_quote(cfg) +
+                                             " --set output.dir=" + abmil_test::shell_quote(run.string()) +
                                              (flush ? "" : " --set runtime.flush_denormal=false"),
                                          tmp.path);
     ASSERT_EQ(r.code, 0) << r.output;

@@ -76,9 +76,8 @@ TEST(TextTokenize, ApostropheAndHyphenStayOnlyBetweenWordCharacters) {
 TEST(TextTokenize, EveryOtherAsciiPunctuationIsATokenOfItsOwn) {
   EXPECT_EQ(tokenize("Wait... $3.50 & e-mail@x.org"),
             (Tokens{"wait", ".", ".", ".", "$", "3", ".", "50", "&", "e-mail", "@", "x", ".", "org"}));
-  EXPECT_EQ(tokenize("!\"#%*+/:;<=>?[\\]^_`{|}~"),
-            (Tokens{"!", "\"", "#", "%", "*", "+", "/", ":", ";", "<", "=", ">", "?", "[", "\\", "]", "^", "_",
-                    "`", "{", "|", "}", "~"}));
+  EXPECT_EQ(tokenize("!\"#%*+/:;<=>?[\\]^_`{|}~"), (Tokens{"!", "\"", "#",  "%", "*", "+", "/", ":", ";", "<", "=", ">",
+                                                           "?", "[",  "\\", "]", "^", "_", "`", "{", "|", "}", "~"}));
 }
 
 TEST(TextTokenize, KeepsUtf8BytesInsideTokens) {
@@ -104,11 +103,10 @@ TEST(TextSentences, RulesModeEndsAtRunsOfPunctuation) {
   EXPECT_EQ(split_sentences("Hello world. How are you?! I'm fine... Thanks", SentenceSplit::rules),
             (Tokens{"Hello world.", "How are you?!", "I'm fine...", "Thanks"}));
   // Closing quotes and brackets stay with their sentence; no whitespace after the run, no end.
-  EXPECT_EQ(split_sentences("He said \"Stop.\" Then (it ended.) Next!\"\nwww.example.org is a site.",
-                            SentenceSplit::rules),
-            (Tokens{"He said \"Stop.\"", "Then (it ended.)", "Next!\"", "www.example.org is a site."}));
-  EXPECT_EQ(split_sentences("Wow.\xE2\x80\x9D Yes.", SentenceSplit::rules),
-            (Tokens{"Wow.\xE2\x80\x9D", "Yes."}));
+  EXPECT_EQ(
+      split_sentences("He said \"Stop.\" Then (it ended.) Next!\"\nwww.example.org is a site.", SentenceSplit::rules),
+      (Tokens{"He said \"Stop.\"", "Then (it ended.)", "Next!\"", "www.example.org is a site."}));
+  EXPECT_EQ(split_sentences("Wow.\xE2\x80\x9D Yes.", SentenceSplit::rules), (Tokens{"Wow.\xE2\x80\x9D", "Yes."}));
 }
 
 TEST(TextSentences, RulesModeKeepsAbbreviationsInitialsAndDecimals) {
@@ -119,8 +117,7 @@ TEST(TextSentences, RulesModeKeepsAbbreviationsInitialsAndDecimals) {
                     "dollars (i.e. too much).",
                     "The end."}));
   // Mrs. and (MR. after a bracket); a lower-case single letter is no initial; "?" after an abbreviation ends.
-  EXPECT_EQ(split_sentences("(Mrs. Jones and MR. Brown) came. Plan b. Next. Really, Dr.? Yes",
-                            SentenceSplit::rules),
+  EXPECT_EQ(split_sentences("(Mrs. Jones and MR. Brown) came. Plan b. Next. Really, Dr.? Yes", SentenceSplit::rules),
             (Tokens{"(Mrs. Jones and MR. Brown) came.", "Plan b.", "Next.", "Really, Dr.?", "Yes"}));
 }
 
@@ -141,8 +138,8 @@ TEST(TextSentences, ModeNames) {
 }
 
 TEST(TextSentences, ParseDocumentDropsByteOrderMarkAndTokenizes) {
-  const TextDocument d = parse_text_document("n", 1, "g", "\xEF\xBB\xBFThe film . \n\nIt's GOOD ! \n",
-                                             SentenceSplit::lines);
+  const TextDocument d =
+      parse_text_document("n", 1, "g", "\xEF\xBB\xBFThe film . \n\nIt's GOOD ! \n", SentenceSplit::lines);
   EXPECT_EQ(d.name, "n");
   EXPECT_EQ(d.label, 1);
   EXPECT_EQ(d.group, "g");
@@ -324,11 +321,11 @@ TEST(TextDocuments, InvalidUtf8NamesFileAndByteOffset) {
 
   const auto err = [](const std::string& text) { return error_of<DataError>([&] { check_utf8(text, "F"); }); };
   EXPECT_EQ(err("ok \xFF"), "F: byte 3: invalid UTF-8 (bad sequence starting with byte 0xFF)");
-  EXPECT_EQ(err("\xC0\xAF"), "F: byte 0: invalid UTF-8 (bad sequence starting with byte 0xC0)");  // overlong '/'
-  EXPECT_EQ(err("a\xE0\x80\xAF"), "F: byte 1: invalid UTF-8 (bad sequence starting with byte 0xE0)");  // overlong
+  EXPECT_EQ(err("\xC0\xAF"), "F: byte 0: invalid UTF-8 (bad sequence starting with byte 0xC0)");        // overlong '/'
+  EXPECT_EQ(err("a\xE0\x80\xAF"), "F: byte 1: invalid UTF-8 (bad sequence starting with byte 0xE0)");   // overlong
   EXPECT_EQ(err("ab\xED\xA0\x80"), "F: byte 2: invalid UTF-8 (bad sequence starting with byte 0xED)");  // surrogate
   EXPECT_EQ(err("\xF4\x90\x80\x80"), "F: byte 0: invalid UTF-8 (bad sequence starting with byte 0xF4)");  // > U+10FFFF
-  EXPECT_EQ(err("abc\xE2\x82"), "F: byte 3: invalid UTF-8 (bad sequence starting with byte 0xE2)");  // cut short
+  EXPECT_EQ(err("abc\xE2\x82"), "F: byte 3: invalid UTF-8 (bad sequence starting with byte 0xE2)");       // cut short
   EXPECT_EQ(err("\x80"), "F: byte 0: invalid UTF-8 (bad sequence starting with byte 0x80)");  // lone continuation
   EXPECT_EQ(err("\xE2\x82\xAC\xE2\x28\xAC"), "F: byte 3: invalid UTF-8 (bad sequence starting with byte 0xE2)");
   EXPECT_EQ(err("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9D\x84\x9E \xEF\xBB\xBF"), "<nothing thrown>");
@@ -359,9 +356,9 @@ TEST(TextDocuments, MissingFolderOrFileNamesThePath) {
   EXPECT_EQ(err(cfg), (tmp.path / "positive").string() + ": no such folder (data.positive_folder of data.path)");
 
   write(tmp.path / "list.csv", "path,label\npos/a.txt,1\n\ngone.txt,0\n");
-  EXPECT_EQ(err(text_config(tmp.path / "list.csv")),
-            (tmp.path / "gone.txt").string() + ": no such text file (listed at " + (tmp.path / "list.csv").string() +
-                ":4)");
+  EXPECT_EQ(
+      err(text_config(tmp.path / "list.csv")),
+      (tmp.path / "gone.txt").string() + ": no such text file (listed at " + (tmp.path / "list.csv").string() + ":4)");
   write(tmp.path / "twice.csv", "path,label\npos/a.txt,1\n./pos/a.txt,0\n");
   EXPECT_EQ(err(text_config(tmp.path / "twice.csv")),
             (tmp.path / "twice.csv").string() + ":3: document './pos/a.txt' is listed twice");
@@ -401,10 +398,12 @@ TEST(TextEncoding, SentencesArePaddedTruncatedRowsOfTokenIds) {
   EXPECT_EQ(s.name, "train");
   EXPECT_EQ(s.instances.scalar_type(), torch::kLong);
   EXPECT_EQ(s.instances.sizes().vec(), (std::vector<int64_t>{5, 3}));
-  EXPECT_EQ(rows_of(s.instances), (std::vector<std::vector<int64_t>>{
-                                      {3, 0, 0}, {2, 0, 0},  // d2, its third sentence dropped (N = 2)
-                                      {2, 3, 1}, {1, 0, 0},  // d0: "on mat" cut off (T = 3), unknown-only row stays
-                                      {2, 4, 0}}));          // d1
+  EXPECT_EQ(rows_of(s.instances),
+            (std::vector<std::vector<int64_t>>{{3, 0, 0},
+                                               {2, 0, 0},  // d2, its third sentence dropped (N = 2)
+                                               {2, 3, 1},
+                                               {1, 0, 0},     // d0: "on mat" cut off (T = 3), unknown-only row stays
+                                               {2, 4, 0}}));  // d1
   EXPECT_EQ(s.offsets, (std::vector<int64_t>{0, 2, 4, 5}));
   ASSERT_EQ(s.num_bags(), 3);
   EXPECT_EQ(s.bags[0].id, 2);
@@ -470,15 +469,18 @@ TEST(TextEncoding, TextInstancesMatchTheBagOrder) {
 TEST(TextEncoding, RejectsBadArguments) {
   const auto docs = encoding_corpus();
   const Vocabulary vocab;
-  EXPECT_EQ(error_of<std::out_of_range>(
-                [&] { encode_documents(docs, {3}, vocab, {3, 2}, TextInstances::sentences, "x"); }),
+  EXPECT_EQ(error_of<std::out_of_range>([&] {
+              encode_documents(docs, {3}, vocab, {3, 2}, TextInstances::sentences, "x");
+            }),
             "encode_documents: position 3 outside the 3 documents");
-  EXPECT_EQ(error_of<std::invalid_argument>(
-                [&] { encode_documents(docs, {0}, vocab, {0, 2}, TextInstances::sentences, "x"); }),
+  EXPECT_EQ(error_of<std::invalid_argument>([&] {
+              encode_documents(docs, {0}, vocab, {0, 2}, TextInstances::sentences, "x");
+            }),
             "encode_documents: max_tokens_per_sentence must be at least 1 (got 0)");
   std::vector<TextDocument> empty = {doc("e", 0, {})};
-  EXPECT_EQ(error_of<std::invalid_argument>(
-                [&] { encode_documents(empty, {0}, vocab, {3, 2}, TextInstances::tokens, "x"); }),
+  EXPECT_EQ(error_of<std::invalid_argument>([&] {
+              encode_documents(empty, {0}, vocab, {3, 2}, TextInstances::tokens, "x");
+            }),
             "encode_documents: document 'e' has no sentence");
 }
 

@@ -65,8 +65,8 @@ const auto write = abmil_test::write_text;
 /// document has 4 to 6 sentences of filler words; one of them, at a varying
 /// place, holds "great" (pos) or "awful" (neg) among fillers.
 void write_corpus(const fs::path& dir, int groups, int per_group) {
-  const std::vector<std::string> filler = {"the", "film", "plot", "actor", "scene", "a", "of", "and", "story",
-                                           "camera", "music", "it", "was", "this", "movie", "director"};
+  const std::vector<std::string> filler = {"the",   "film",   "plot",  "actor", "scene", "a",    "of",    "and",
+                                           "story", "camera", "music", "it",    "was",   "this", "movie", "director"};
   uint32_t state = 12345;
   auto next = [&](uint32_t n) {
     state = state * 1664525u + 1013904223u;
@@ -130,7 +130,8 @@ TEST(TextEncoder, MeanTokenPoolingAveragesTheNonPadEmbeddings) {
   EXPECT_FALSE(out.inner_attention.defined());
   TextEncoder max_enc(TextEncoderOptions(10).embedding_dim(4).token_pooling("max"));
   set_embeddings(*max_enc);
-  EXPECT_TRUE(torch::allclose(max_enc->forward(x), torch::tensor({4.0f, 8.0f, -2.0f, 1.0f, 3.0f, 6.0f, -3.0f, 1.0f}).view({2, 4})));
+  EXPECT_TRUE(torch::allclose(max_enc->forward(x),
+                              torch::tensor({4.0f, 8.0f, -2.0f, 1.0f, 3.0f, 6.0f, -3.0f, 1.0f}).view({2, 4})));
 }
 
 TEST(TextEncoder, TokenModeEmbedsEachToken) {
@@ -158,10 +159,13 @@ TEST(TextEncoder, WordDropoutMakesTokensUnknownOnlyInTraining) {
 
 TEST(TextEncoder, RejectsBadInput) {
   TextEncoder enc(TextEncoderOptions(10).embedding_dim(4));
-  EXPECT_EQ(error_of<std::invalid_argument>([&] { enc->forward(torch::zeros({2, 3})); }),
+  EXPECT_EQ(error_of<std::invalid_argument>([&] {
+              enc->forward(torch::zeros({2, 3}));
+            }),
             "TextEncoder: want int64 token ids [N, T]");
-  EXPECT_EQ(error_of<std::invalid_argument>(
-                [&] { enc->forward(torch::tensor({2, 3, 0, 0}, torch::kLong).view({2, 2})); }),
+  EXPECT_EQ(error_of<std::invalid_argument>([&] {
+              enc->forward(torch::tensor({2, 3, 0, 0}, torch::kLong).view({2, 2}));
+            }),
             "TextEncoder: a sentence row holds only <pad> ids");
   EXPECT_THROW(TextEncoder(TextEncoderOptions(1)), std::invalid_argument);
   ModelConfig m = text_model("mean", "mean");
@@ -188,7 +192,7 @@ TEST(TextModel, TwoAttentionLevelsEachSumToOne) {
   EXPECT_NEAR(bags[1], 1.0, 1e-6);
   EXPECT_EQ(out.inner_attention.sizes().vec(), (std::vector<int64_t>{5, 4}));
   EXPECT_TRUE(torch::allclose(out.inner_attention.sum(1), torch::ones({5})));
-  EXPECT_TRUE(torch::equal(out.inner_attention.eq(0), x.eq(0)));  // zero exactly at <pad>
+  EXPECT_TRUE(torch::equal(out.inner_attention.eq(0), x.eq(0)));   // zero exactly at <pad>
   EXPECT_FLOAT_EQ(out.inner_attention[1][0].item<float>(), 1.0f);  // a one-token sentence
   EXPECT_GT(out.inner_attention[0][0].item<float>(), 0.0f);
 
@@ -266,13 +270,15 @@ TEST(TextHtml, ShadesSentencesAndTokensAndEscapes) {
 
   TextBagWeights bad = w;
   bad.instances.pop_back();
-  EXPECT_EQ(error_of<std::invalid_argument>(
-                [&] { text_document_html(doc, {3, 0}, TextInstances::sentences, bad, ""); }),
+  EXPECT_EQ(error_of<std::invalid_argument>([&] {
+              text_document_html(doc, {3, 0}, TextInstances::sentences, bad, "");
+            }),
             "text_document_html: 1 weights for the 2 instances of 'pos/cv001_x.txt'");
   bad = w;
   bad.tokens[1].pop_back();
-  EXPECT_EQ(error_of<std::invalid_argument>(
-                [&] { text_document_html(doc, {3, 0}, TextInstances::sentences, bad, ""); }),
+  EXPECT_EQ(error_of<std::invalid_argument>([&] {
+              text_document_html(doc, {3, 0}, TextInstances::sentences, bad, "");
+            }),
             "text_document_html: 2 token weights for the 3 kept tokens of sentence 1 of 'pos/cv001_x.txt'");
 }
 

@@ -38,8 +38,9 @@ const char* mnist_root() {
 
 // The paper's setting, shortened (8 epochs, 300 test bags): a real bar on real digits.
 TEST(TrainIntegration, GatedAttentionLearnsRealMnistBags) {
-  if (!mnist_root()) GTEST_SKIP() << "real MNIST not found: set ABMIL_DATA to a folder with mnist/*.gz "
-                                     "(see datasets/README.md)";
+  if (!mnist_root())
+    GTEST_SKIP() << "real MNIST not found: set ABMIL_DATA to a folder with mnist/*.gz "
+                    "(see datasets/README.md)";
   TempDir tmp("mnist");
   abmil::Config cfg = abmil::load_config(std::string(ABMIL_SOURCE_DIR) + "/configs/mnist_bags.yaml",
                                          {"train.epochs=8", "data.test_bags=300", "runtime.progress=never"});

@@ -94,8 +94,8 @@ inline CommandResult run_abmil(const std::string& args, const std::filesystem::p
                                const std::filesystem::path& log = {}) {
   const std::filesystem::path out = log.empty() ? workdir / "cli_output.txt" : log;
   CommandResult r;
-  r.code = run_shell("cd " + shell_quote(workdir.string()) + " && " + shell_quote(abmil_binary()) + " " + args +
-                     " > " + shell_quote(out.string()) + " 2>&1");
+  r.code = run_shell("cd " + shell_quote(workdir.string()) + " && " + shell_quote(abmil_binary()) + " " + args + " > " +
+                     shell_quote(out.string()) + " 2>&1");
   r.output = read_text(out);
   return r;
 }
@@ -112,8 +112,8 @@ inline void write_synthetic_feature_csv(const std::filesystem::path& path, int b
   for (int b = 0; b < bags; ++b) {
     const int label = b % 2, k = 2 + b % 4;
     for (int i = 0; i < k; ++i)
-      out << b << "," << label << "," << (label && i == 0 ? 4 + noise(rng) : noise(rng) - 1) << "," << noise(rng)
-          << "," << 10 + 5 * noise(rng) << "\n";
+      out << b << "," << label << "," << (label && i == 0 ? 4 + noise(rng) : noise(rng) - 1) << "," << noise(rng) << ","
+          << 10 + 5 * noise(rng) << "\n";
   }
 }
 

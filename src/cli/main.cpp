@@ -79,20 +79,22 @@ std::function<int()> setup_train(CLI::App& app, ConfigArgs& a) {
   add_resume_option(cmd, a, "Continue the interrupted run RUN_DIR (its config.yaml) from its newest good checkpoint",
                     false);
   a.resume->excludes(a.config)->excludes(a.set)->excludes(a.output);
-  cmd->footer("The run directory gets config.yaml, metrics.csv, metrics.json, attention/test.csv and "
-              "checkpoints/ (best.pt, and\nresumable epoch_NNNNNN.ckpt files with `latest` naming the newest); "
-              "metrics.json is written last and marks a\ncomplete run. Give either CONFIG or --resume RUN_DIR.");
+  cmd->footer(
+      "The run directory gets config.yaml, metrics.csv, metrics.json, attention/test.csv and "
+      "checkpoints/ (best.pt, and\nresumable epoch_NNNNNN.ckpt files with `latest` naming the newest); "
+      "metrics.json is written last and marks a\ncomplete run. Give either CONFIG or --resume RUN_DIR.");
   return [cmd, &a] {
     if (!*cmd) return -1;
     if (!a.resume_dir.empty() && fs::exists(fs::path(a.resume_dir) / "metrics.json")) {
       std::cout << a.resume_dir << ": run is complete (metrics.json); nothing to resume\n";
       return 0;
     }
-    if (a.resume_dir.empty() && a.config_path.empty()) throw UsageError("train: give a CONFIG file, or --resume RUN_DIR");
+    if (a.resume_dir.empty() && a.config_path.empty())
+      throw UsageError("train: give a CONFIG file, or --resume RUN_DIR");
     const abmil::RunSummary s =
-        a.resume_dir.empty() ? abmil::run_train(a.load(), std::cout)
-                             : abmil::run_train(abmil::load_config(saved_config(a.resume_dir, "train")), std::cout,
-                                                a.resume_dir);
+        a.resume_dir.empty()
+            ? abmil::run_train(a.load(), std::cout)
+            : abmil::run_train(abmil::load_config(saved_config(a.resume_dir, "train")), std::cout, a.resume_dir);
     const auto& m = s.test;
     std::cout << fmt::format(
         "test: loss {:.4f}  accuracy {:.4f}  error {:.4f}  precision {:.4f}  recall {:.4f}  f1 {:.4f}  auc {:.4f}  "
@@ -146,8 +148,9 @@ std::function<int()> setup_cv(CLI::App& app, CvArgs& a) {
   cmd->add_option("--jobs", a.jobs, "Folds run in this many parallel processes")
       ->check(CLI::Range(int64_t{1}, int64_t{64}));
   cmd->add_option("--worker", a.worker, "Internal: run the folds of worker I of N in RUN (--output)")->group("");
-  cmd->footer("Writes RUN/folds/r<R>_f<K>.json per fold, RUN/folds.csv and RUN/cv_summary.json\n"
-              "({\"<metric>\": {\"mean\", \"std\", \"sem\", \"n\"}}, written last).");
+  cmd->footer(
+      "Writes RUN/folds/r<R>_f<K>.json per fold, RUN/folds.csv and RUN/cv_summary.json\n"
+      "({\"<metric>\": {\"mean\", \"std\", \"sem\", \"n\"}}, written last).");
   return [cmd, &a] {
     if (!*cmd) return -1;
     int64_t worker_index = -1, jobs = a.jobs;
@@ -189,8 +192,8 @@ std::function<int()> setup_predict(CLI::App& app, ToolArgs& a) {
 }
 
 std::function<int()> setup_visualize(CLI::App& app, ToolArgs& a) {
-  CLI::App* cmd = app.add_subcommand(
-      "visualize", "Write attention pictures (PNG) or, for text, HTML pages of a run's test bags");
+  CLI::App* cmd =
+      app.add_subcommand("visualize", "Write attention pictures (PNG) or, for text, HTML pages of a run's test bags");
   cmd->add_option("run_dir", a.run_dir, "Run directory")->required();
   cmd->add_option("--bags", a.viz.bag_ids, "Test bag ids to draw (comma-separated)")->delimiter(',');
   cmd->add_option("--top", a.viz.top, "Bags in each gallery of the most and least confident bags")
@@ -242,9 +245,9 @@ int main(int argc, char** argv) {
   ConfigArgs train_args, config_args;
   CvArgs cv_args;
   ToolArgs tool_args;
-  const std::vector<std::function<int()>> commands = {
-      setup_train(app, train_args),       setup_cv(app, cv_args),         setup_predict(app, tool_args),
-      setup_visualize(app, tool_args),    setup_report(app, tool_args),   setup_config(app, config_args)};
+  const std::vector<std::function<int()>> commands = {setup_train(app, train_args),  setup_cv(app, cv_args),
+                                                      setup_predict(app, tool_args), setup_visualize(app, tool_args),
+                                                      setup_report(app, tool_args),  setup_config(app, config_args)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -253,7 +256,7 @@ int main(int argc, char** argv) {
   try {
     for (const auto& command : commands)
       if (const int code = command(); code >= 0) return code;
-    return 2;  // unreachable: require_subcommand(1)
+    return 2;                          // unreachable: require_subcommand(1)
   } catch (const std::exception& e) {  // UsageError, ConfigError, DataError, I/O: one line each
     std::cerr << "abmil: error: " << e.what() << "\n";
     return 2;

@@ -35,7 +35,7 @@ int main() {
   const double probability = torch::sigmoid(out.bag_logits)[0].item<double>();
   const double attention = out.attention.sum().item<double>();
   std::printf("abmil consumer: %s + %s, %lld instances, attention sum %.4f, bag probability %.6f\n",
-              config.model.encoder.c_str(), config.model.pooling.c_str(), static_cast<long long>(instances),
-              attention, probability);
+              config.model.encoder.c_str(), config.model.pooling.c_str(), static_cast<long long>(instances), attention,
+              probability);
   return probability > 0.0 && probability < 1.0 ? 0 : 1;
 }

@@ -75,9 +75,7 @@ struct Rule {
   /// Whether the rule bounds numbers at all.
   bool has_range() const { return lo > -kInf || hi < kInf; }
   /// Whether `x` lies in the interval.
-  bool admits(double x) const {
-    return (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
-  }
+  bool admits(double x) const { return (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi); }
 };
 
 /// No constraint.
@@ -165,7 +163,8 @@ void visit_schema(Config& c, V& v) {
   v("data.test_bags", c.data.test_bags, at_least(1), "bags drawn from the test split");
   v("data.validation_fraction", c.data.validation_fraction, closed(0, 0.9),
     "share of the training bags held out for early stopping");
-  v("data.pixel_mean", c.data.pixel_mean, any(), "pixel normalisation (mnist_bags, image_patches): (x/255 - mean) / std");
+  v("data.pixel_mean", c.data.pixel_mean, any(),
+    "pixel normalisation (mnist_bags, image_patches): (x/255 - mean) / std");
   v("data.pixel_std", c.data.pixel_std, above(0), "std of the input normalisation");
 
   v("model.encoder", c.model.encoder, one_of({"lenet5", "mlp", "histo_cnn", "text"}),
@@ -259,10 +258,14 @@ std::string trim(const std::string& s) {
 std::string one_line(const std::string& s, std::size_t max_len = 60) {
   std::string out;
   for (char ch : s) {
-    if (ch == '\n') out += "\\n";
-    else if (ch == '\r') out += "\\r";
-    else if (ch == '\t') out += "\\t";
-    else out += ch;
+    if (ch == '\n')
+      out += "\\n";
+    else if (ch == '\r')
+      out += "\\r";
+    else if (ch == '\t')
+      out += "\\t";
+    else
+      out += ch;
   }
   if (out.size() > max_len) out = out.substr(0, max_len) + "...";
   return out;
@@ -400,10 +403,14 @@ struct At {
 /// What a node holds, for "got ..." in messages.
 std::string describe_node(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Scalar: return "'" + one_line(node.Scalar()) + "'";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    default: return "nothing";
+    case YAML::NodeType::Scalar:
+      return "'" + one_line(node.Scalar()) + "'";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "nothing";
   }
 }
 
@@ -445,9 +452,13 @@ Parsed parse_integer(const std::string& s, int64_t& out) {
 Parsed parse_double(const std::string& s, double& out) {
   int64_t as_int = 0;
   switch (parse_integer(s, as_int)) {
-    case Parsed::ok: out = static_cast<double>(as_int); return Parsed::ok;
-    case Parsed::overflow: break;  // a long decimal integer is still a valid float
-    case Parsed::syntax: break;
+    case Parsed::ok:
+      out = static_cast<double>(as_int);
+      return Parsed::ok;
+    case Parsed::overflow:
+      break;  // a long decimal integer is still a valid float
+    case Parsed::syntax:
+      break;
   }
   std::size_t i = 0;
   const auto digits = [&] {
@@ -497,10 +508,10 @@ std::string expand_environment(const std::string& text, const At& at, const std:
     const std::size_t close = text.find('}', i + 2);
     const std::string name = close == std::string::npos ? "" : text.substr(i + 2, close - i - 2);
     if (!is_variable_name(name))
-      fail(at, path, "malformed variable reference '" + one_line(text.substr(i, close == std::string::npos
-                                                                                    ? std::string::npos
-                                                                                    : close - i + 1)) +
-                         "' (expected ${NAME})");
+      fail(at, path,
+           "malformed variable reference '" +
+               one_line(text.substr(i, close == std::string::npos ? std::string::npos : close - i + 1)) +
+               "' (expected ${NAME})");
     const char* value = std::getenv(name.c_str());
     if (value == nullptr) fail(at, path, "environment variable " + name + " is not set");
     if (*value == '\0') fail(at, path, "environment variable " + name + " is empty");
@@ -528,8 +539,8 @@ void read_number(const YAML::Node& node, const At& at, const std::string& path, 
   const std::string& text = node.Scalar();
   const Parsed p = integer ? parse_integer(text, out_int) : parse_double(text, out);
   if (p == Parsed::overflow)
-    fail(here, path, fmt::format("{} is out of range (must fit in a {})", one_line(text),
-                                 integer ? "64-bit integer" : "double"));
+    fail(here, path,
+         fmt::format("{} is out of range (must fit in a {})", one_line(text), integer ? "64-bit integer" : "double"));
   if (p == Parsed::syntax) fail(here, path, fmt::format("expected {}, got {}", expected, describe_node(node)));
   if (is_quoted(node))
     fail(here, path, fmt::format("expected {}, got {} (quoted, so a string)", expected, describe_node(node)));
@@ -561,14 +572,14 @@ void read_value(const YAML::Node& node, const At& at, const std::string& path, c
   const bool t = text == "true" || text == "True" || text == "TRUE";
   const bool f = text == "false" || text == "False" || text == "FALSE";
   if (!node.IsScalar() || (!t && !f) || is_quoted(node))
-    fail(here, path, fmt::format("expected true or false, got {}{}", describe_node(node),
-                                 node.IsScalar() && is_quoted(node) ? " (quoted, so a string)" : ""));
+    fail(here, path,
+         fmt::format("expected true or false, got {}{}", describe_node(node),
+                     node.IsScalar() && is_quoted(node) ? " (quoted, so a string)" : ""));
   out = t;
 }
 
 /// Reads a string key: any scalar, with `${VAR}` expanded, checked against the choices.
-void read_value(const YAML::Node& node, const At& at, const std::string& path, const Rule& rule,
-                std::string& out) {
+void read_value(const YAML::Node& node, const At& at, const std::string& path, const Rule& rule, std::string& out) {
   const At here = at.at(node);
   if (!node.IsScalar()) fail(here, path, "expected a string, got " + describe_node(node));
   std::string value = expand_environment(node.Scalar(), here, path);
@@ -677,8 +688,7 @@ class Binder {
   void apply(const std::string& path, const YAML::Node& value, const At& at) {
     if (const auto leaf = leaves_.find(path); leaf != leaves_.end()) return leaf->second(value, at);
     if (value.IsNull()) return;  // `section:` with nothing under it
-    if (!value.IsMap())
-      fail(at.at(value), path, "expected a map of keys (a section), got " + describe_node(value));
+    if (!value.IsMap()) fail(at.at(value), path, "expected a map of keys (a section), got " + describe_node(value));
     apply_map(value, path, at);
   }
 
@@ -846,9 +856,10 @@ void check_documents_end(const std::string& text, const Source& file) {
   DocumentCounter counter;
   for (int docs = 0; parser.HandleNextDocument(counter);)
     if (++docs > kMaxDocuments)
-      throw ConfigError(fmt::format("{}: malformed YAML: the parser makes no progress here (a stray ',' outside "
-                                    "[] or {{}}?)",
-                                    file.where(counter.last_start)));
+      throw ConfigError(
+          fmt::format("{}: malformed YAML: the parser makes no progress here (a stray ',' outside "
+                      "[] or {{}}?)",
+                      file.where(counter.last_start)));
 }
 
 }  // namespace
@@ -901,8 +912,7 @@ bool sets_no_key(const std::string& text) {
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ConfigError(path + ": cannot read config file: it is a directory");
+  if (std::filesystem::is_directory(path, ec)) throw ConfigError(path + ": cannot read config file: it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot read config file: " + std::strerror(errno));
   std::ostringstream text;
@@ -911,8 +921,9 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   // A 0-byte or comments-only file (a truncated copy, a wrong path to a
   // placeholder) would start a long run with every default: refuse it.
   if (overrides.empty() && sets_no_key(text.str()))
-    throw ConfigError(path + ": the config file sets no key (empty or only comments); refusing to run with every "
-                             "default: set at least data.kind, in the file or with --set (see `abmil config`)");
+    throw ConfigError(path +
+                      ": the config file sets no key (empty or only comments); refusing to run with every "
+                      "default: set at least data.kind, in the file or with --set (see `abmil config`)");
   return parse_config(text.str(), path, overrides);
 }
 

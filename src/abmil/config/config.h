@@ -27,8 +27,8 @@ struct ExperimentConfig {
 
 /// `data.augment:` section (image_patches, training bags only).
 struct AugmentConfig {
-  bool rotate_flip = false;         ///< random 90-degree rotation and mirroring of each patch
-  double he_jitter_std = 0.0;       ///< std of the two Gaussian (mean 1) factors on the H and E stain amounts; 0 = off
+  bool rotate_flip = false;    ///< random 90-degree rotation and mirroring of each patch
+  double he_jitter_std = 0.0;  ///< std of the two Gaussian (mean 1) factors on the H and E stain amounts; 0 = off
 };
 
 /// `data:` section: the keys of every data kind (each names its kind).
@@ -37,60 +37,60 @@ struct DataConfig {
   /// feature_bags: the CSV file (bag_id,label,f1..fD); image_patches: the CSV list of images (path,label);
   /// text_bags: a folder with one subfolder per label, or a CSV list (path,label or text,label)
   std::string path = "";
-  std::string image_root = "";      ///< image_patches: folder the image paths are relative to; empty = the CSV's folder
-  int64_t patch_size = 32;          ///< image_patches: P, side of a square patch, pixels
-  int64_t patch_stride = 0;         ///< image_patches: step between patches, pixels; 0 = patch_size
-  int64_t white_level = 220;        ///< image_patches: a pixel with R, G, B all >= this is white background
-  double max_white_fraction = 0.75; ///< image_patches: patches with this white share or more are dropped; 1 keeps all
+  std::string image_root = "";  ///< image_patches: folder the image paths are relative to; empty = the CSV's folder
+  int64_t patch_size = 32;      ///< image_patches: P, side of a square patch, pixels
+  int64_t patch_stride = 0;     ///< image_patches: step between patches, pixels; 0 = patch_size
+  int64_t white_level = 220;    ///< image_patches: a pixel with R, G, B all >= this is white background
+  double max_white_fraction = 0.75;  ///< image_patches: patches with this white share or more are dropped; 1 keeps all
   AugmentConfig augment;
-  std::string positive_folder = "pos";  ///< text_bags, folder data.path: subfolder of the label-1 documents (*.txt)
-  std::string negative_folder = "neg";  ///< text_bags, folder data.path: subfolder of the label-0 documents (*.txt)
-  std::string sentence_split = "lines"; ///< text_bags: lines (one sentence a line) | rules (rule-based, raw text)
+  std::string positive_folder = "pos";   ///< text_bags, folder data.path: subfolder of the label-1 documents (*.txt)
+  std::string negative_folder = "neg";   ///< text_bags, folder data.path: subfolder of the label-0 documents (*.txt)
+  std::string sentence_split = "lines";  ///< text_bags: lines (one sentence a line) | rules (rule-based, raw text)
   /// text_bags: uses in the training documents that bring a token into the vocabulary
   int64_t min_token_frequency = 2;
   /// text_bags: at most this many tokens (the most frequent) besides <pad> and <unk>; 0 = no limit
   int64_t max_vocabulary = 0;
-  int64_t max_tokens_per_sentence = 50;     ///< text_bags: T, longer sentences are truncated (and counted)
+  int64_t max_tokens_per_sentence = 50;  ///< text_bags: T, longer sentences are truncated (and counted)
   /// text_bags: a document keeps its first N sentences (the others are counted); 0 = all
   int64_t max_sentences_per_document = 100;
-  std::string empty_documents = "error";    ///< text_bags: a document without a token is an error | skip (counted)
-  std::string text_instances = "sentences"; ///< text_bags: instance = a sentence ([T] token ids) | a token ([1])
-  bool standardize = true;          ///< feature_bags: z-score with the training bags' statistics
+  std::string empty_documents = "error";     ///< text_bags: a document without a token is an error | skip (counted)
+  std::string text_instances = "sentences";  ///< text_bags: instance = a sentence ([T] token ids) | a token ([1])
+  bool standardize = true;                   ///< feature_bags: z-score with the training bags' statistics
   /// feature_bags, image_patches, text_bags with `abmil train`: share of bags held out for testing
   double test_fraction = 0.2;
   /// Folder with the four IDX files (train/t10k images/labels, .gz or plain).
   /// `${VAR}` is expanded from the environment when the config is loaded.
   std::string root = "/usr/share/datasets/fashion-mnist";
-  int64_t target = 9;               ///< class whose presence makes a bag positive (0..9)
+  int64_t target = 9;                 ///< class whose presence makes a bag positive (0..9)
   std::string protocol = "balanced";  ///< balanced (paper) | simple (reference code)
-  double bag_size_mean = 10.0;      ///< mean of the Gaussian bag length
-  double bag_size_std = 2.0;        ///< std of the Gaussian bag length (length >= 1)
-  int64_t train_bags = 200;         ///< bags drawn from the train split (validation included)
-  int64_t test_bags = 1000;         ///< bags drawn from the test split
-  double validation_fraction = 0.1; ///< share of the training bags held out for early stopping
-  double pixel_mean = 0.1307;       ///< input normalisation of pixels (mnist_bags, image_patches): (x/255 - mean) / std
+  double bag_size_mean = 10.0;        ///< mean of the Gaussian bag length
+  double bag_size_std = 2.0;          ///< std of the Gaussian bag length (length >= 1)
+  int64_t train_bags = 200;           ///< bags drawn from the train split (validation included)
+  int64_t test_bags = 1000;           ///< bags drawn from the test split
+  double validation_fraction = 0.1;   ///< share of the training bags held out for early stopping
+  double pixel_mean = 0.1307;  ///< input normalisation of pixels (mnist_bags, image_patches): (x/255 - mean) / std
   double pixel_std = 0.3081;
 };
 
 /// `model:` section.
 struct ModelConfig {
-  std::string encoder = "lenet5";   ///< instance encoder: lenet5 | mlp | histo_cnn | text
+  std::string encoder = "lenet5";                     ///< instance encoder: lenet5 | mlp | histo_cnn | text
   std::vector<int64_t> hidden_dims = {256, 128, 64};  ///< mlp: fc sizes; M = the last
-  double dropout = 0.0;             ///< mlp, histo_cnn: dropout after each hidden fc layer
-  int64_t embedding_dim = 500;      ///< M, size of the instance embedding
+  double dropout = 0.0;                               ///< mlp, histo_cnn: dropout after each hidden fc layer
+  int64_t embedding_dim = 500;                        ///< M, size of the instance embedding
   /// Pooling: gated_attention | attention | mean | max | instance_max | instance_mean.
   std::string pooling = "gated_attention";
-  int64_t attention_dim = 128;      ///< L, hidden size of the attention network
-  double attention_dropout = 0.0;   ///< dropout on the attention weights in training (AttentionPoolingOptions::dropout)
+  int64_t attention_dim = 128;     ///< L, hidden size of the attention network
+  double attention_dropout = 0.0;  ///< dropout on the attention weights in training (AttentionPoolingOptions::dropout)
   /// text: pooling of a sentence's tokens: gated_attention | attention | mean | max
   std::string token_pooling = "gated_attention";
-  double word_dropout = 0.0;        ///< text: share of token ids replaced by <unk> in training
+  double word_dropout = 0.0;          ///< text: share of token ids replaced by <unk> in training
   std::string classifier = "linear";  ///< bag classifier: linear (fc M -> 1)
 };
 
 /// `train.optimizer:` section.
 struct OptimizerConfig {
-  std::string kind = "adam";        ///< adam
+  std::string kind = "adam";  ///< adam
   double lr = 5e-4;
   std::vector<double> betas = {0.9, 0.999};
   double weight_decay = 1e-4;
@@ -98,8 +98,8 @@ struct OptimizerConfig {
 
 /// `train.early_stopping:` section.
 struct EarlyStoppingConfig {
-  int64_t patience = 10;            ///< epochs without improvement before stopping; 0 = off
-  double min_delta = 0.0;           ///< improvement of the validation loss that counts
+  int64_t patience = 10;   ///< epochs without improvement before stopping; 0 = off
+  double min_delta = 0.0;  ///< improvement of the validation loss that counts
   /// Warm-up: epochs 1..start_epoch are not monitored (never the restored
   /// best, no patience counted), as Keras' start_from_epoch; 0 = monitor from epoch 1.
   int64_t start_epoch = 0;
@@ -108,24 +108,24 @@ struct EarlyStoppingConfig {
 /// `train:` section.
 struct TrainConfig {
   int64_t epochs = 50;
-  int64_t bags_per_step = 1;        ///< B, bags packed into one optimizer step
-  int64_t checkpoint_every = 5;     ///< resumable checkpoint every N epochs (and at each new best); 0 = best only
+  int64_t bags_per_step = 1;     ///< B, bags packed into one optimizer step
+  int64_t checkpoint_every = 5;  ///< resumable checkpoint every N epochs (and at each new best); 0 = best only
   OptimizerConfig optimizer;
   EarlyStoppingConfig early_stopping;
 };
 
 /// `eval:` section.
 struct EvalConfig {
-  double threshold = 0.5;           ///< bag probability at or above which a bag is positive
+  double threshold = 0.5;                ///< bag probability at or above which a bag is positive
   int64_t max_instances_per_pass = 128;  ///< bound on instances in one evaluation forward pass of the encoder
-  int64_t top_k = 1;                ///< k of the instance-level precision/recall@k
+  int64_t top_k = 1;                     ///< k of the instance-level precision/recall@k
 };
 
 /// `cv:` section (`abmil cv`).
 struct CvConfig {
-  int64_t folds = 10;               ///< K
-  int64_t repeats = 5;              ///< R
-  double validation_fraction = 0.1; ///< inner validation share of each fold's training bags
+  int64_t folds = 10;                ///< K
+  int64_t repeats = 5;               ///< R
+  double validation_fraction = 0.1;  ///< inner validation share of each fold's training bags
   /// stratified (K folds x R repeats, by label) | groups (one fold per group
   /// of the data: text_bags' cvN file-name groups; folds and repeats unused)
   std::string split = "stratified";
@@ -133,9 +133,9 @@ struct CvConfig {
 
 /// `runtime:` section.
 struct RuntimeConfig {
-  int64_t threads = 0;              ///< LibTorch intra-op threads; 0 = all cores
-  std::string device = "cpu";       ///< cpu | cuda
-  std::string progress = "auto";    ///< auto (on a terminal) | always | never
+  int64_t threads = 0;            ///< LibTorch intra-op threads; 0 = all cores
+  std::string device = "cpu";     ///< cpu | cuda
+  std::string progress = "auto";  ///< auto (on a terminal) | always | never
   /// Flush subnormal floats to zero (FTZ/DAZ): once a model fits, gradients
   /// and Adam's moments turn subnormal and every operation on them takes the
   /// CPU's slow path (epochs 2-5x slower); false keeps IEEE gradual underflow.
@@ -144,9 +144,9 @@ struct RuntimeConfig {
 
 /// `output:` section.
 struct OutputConfig {
-  std::string dir = "";             ///< run directory; empty = runs/<experiment.name>
-  bool save_attention = true;       ///< write attention/test.csv
-  bool save_checkpoint = true;      ///< write checkpoints/best.pt
+  std::string dir = "";         ///< run directory; empty = runs/<experiment.name>
+  bool save_attention = true;   ///< write attention/test.csv
+  bool save_checkpoint = true;  ///< write checkpoints/best.pt
 };
 
 /// The whole configuration tree.

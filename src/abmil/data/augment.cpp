@@ -9,8 +9,8 @@ namespace {
 
 void check_channels(const torch::Tensor& t, const char* what) {
   if (t.dim() < 3 || t.size(-3) != 3)
-    throw std::invalid_argument(std::string(what) + ": needs a tensor [..., 3, H, W], got " +
-                                std::to_string(t.dim()) + " dimensions");
+    throw std::invalid_argument(std::string(what) + ": needs a tensor [..., 3, H, W], got " + std::to_string(t.dim()) +
+                                " dimensions");
 }
 
 /// Optical density floor: the OD of one grey level out of 255.

@@ -31,8 +31,8 @@ torch::Tensor hed_to_rgb(const torch::Tensor& hed);
 
 /// What augment_patches does.
 struct PatchAugmentation {
-  bool rotate_flip = false;     ///< one of the 8 symmetries of the square per patch (4 rotations x mirror)
-  double he_jitter_std = 0.0;   ///< std of the Gaussian factors (mean 1) on the H and E amounts; 0 = off
+  bool rotate_flip = false;    ///< one of the 8 symmetries of the square per patch (4 rotations x mirror)
+  double he_jitter_std = 0.0;  ///< std of the Gaussian factors (mean 1) on the H and E amounts; 0 = off
 };
 
 /// Augments a batch of uint8 RGB patches x [N, 3, P, P] (0..255): each patch

@@ -44,8 +44,7 @@ BagBatch make_batch(const BagSplit& split, const std::vector<int64_t>& positions
   for (int64_t b = 0; b < B; ++b) {
     const int64_t p = positions[b];
     if (p < 0 || p >= split.num_bags())
-      throw std::out_of_range("make_batch: bag position " + std::to_string(p) + " outside split '" +
-                              split.name + "'");
+      throw std::out_of_range("make_batch: bag position " + std::to_string(p) + " outside split '" + split.name + "'");
     const int64_t begin = split.offsets[p], end = split.offsets[p + 1];
     parts.push_back(split.instances.narrow(0, begin, end - begin));
     bag_index.insert(bag_index.end(), end - begin, b);
@@ -66,8 +65,7 @@ BagSplit select_bags(const BagSplit& split, const std::vector<int64_t>& position
   std::vector<torch::Tensor> parts;
   for (int64_t p : positions) {
     if (p < 0 || p >= split.num_bags())
-      throw std::out_of_range("select_bags: bag position " + std::to_string(p) + " outside split '" +
-                              split.name + "'");
+      throw std::out_of_range("select_bags: bag position " + std::to_string(p) + " outside split '" + split.name + "'");
     const int64_t begin = split.offsets[p], end = split.offsets[p + 1];
     parts.push_back(split.instances.narrow(0, begin, end - begin));
     out.bags.push_back(split.bags[p]);

@@ -13,21 +13,21 @@ namespace abmil {
 /// One bag X = {x_1, ..., x_K} with its bag label Y (paper Sec. 2.1).
 /// The instances themselves live in the owning BagSplit's tensor.
 struct Bag {
-  int64_t id = 0;                        ///< bag id, unique within its split
-  int label = 0;                         ///< bag label Y in {0, 1}
-  std::vector<int64_t> source_indices;   ///< per instance: index of its source item (e.g. image index in the IDX file)
-  std::vector<int> instance_labels;      ///< per instance: y_k in {0, 1}, or -1 when unknown; evaluation only
+  int64_t id = 0;                       ///< bag id, unique within its split
+  int label = 0;                        ///< bag label Y in {0, 1}
+  std::vector<int64_t> source_indices;  ///< per instance: index of its source item (e.g. image index in the IDX file)
+  std::vector<int> instance_labels;     ///< per instance: y_k in {0, 1}, or -1 when unknown; evaluation only
   int64_t size() const { return static_cast<int64_t>(source_indices.size()); }
 };
 
 /// A named set of bags with their instances stored contiguously, bag after bag.
 struct BagSplit {
-  std::string name;                      ///< "train", "validation", "test"
+  std::string name;  ///< "train", "validation", "test"
   std::vector<Bag> bags;
   /// [N_total, ...instance shape]: float32 features, uint8 pixels, or int64
   /// token ids (text_bags, data/text_bags.h); see model_input.
   torch::Tensor instances;
-  std::vector<int64_t> offsets;          ///< size bags+1: bag b owns rows [offsets[b], offsets[b+1])
+  std::vector<int64_t> offsets;  ///< size bags+1: bag b owns rows [offsets[b], offsets[b+1])
   /// uint8 instances (image patches, 0..255) become model input as
   /// (x / 255 - pixel_mean) / pixel_std (model_input); unused for float32 instances.
   double pixel_mean = 0.0, pixel_std = 1.0;
@@ -49,10 +49,10 @@ struct MilData {
 
 /// B bags packed into one tensor of instances, no padding (README, "Architecture").
 struct BagBatch {
-  torch::Tensor instances;               ///< [N, ...instance shape], N = sum of the B bag sizes
-  torch::Tensor bag_index;               ///< [N] int64, bag (0..B-1) of each instance, non-decreasing
-  torch::Tensor labels;                  ///< [B] float32 bag labels
-  std::vector<int64_t> positions;        ///< the B bags' positions in their split
+  torch::Tensor instances;         ///< [N, ...instance shape], N = sum of the B bag sizes
+  torch::Tensor bag_index;         ///< [N] int64, bag (0..B-1) of each instance, non-decreasing
+  torch::Tensor labels;            ///< [B] float32 bag labels
+  std::vector<int64_t> positions;  ///< the B bags' positions in their split
   int64_t num_bags() const { return static_cast<int64_t>(positions.size()); }
 };
 

@@ -39,9 +39,9 @@ MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
   if (data.standardize) standardize(out.train, {&out.train, &out.validation, &out.test});
   out.instance_shape = {table.dim};
   out.summary = "feature_bags from " + data.path + ": " + std::to_string(table.num_bags()) + " bags, " +
-                std::to_string(table.num_rows()) + " instances of " + std::to_string(table.dim) +
-                " features; train " + std::to_string(out.train.num_bags()) + ", validation " +
-                std::to_string(out.validation.num_bags()) + ", test " + std::to_string(out.test.num_bags());
+                std::to_string(table.num_rows()) + " instances of " + std::to_string(table.dim) + " features; train " +
+                std::to_string(out.train.num_bags()) + ", validation " + std::to_string(out.validation.num_bags()) +
+                ", test " + std::to_string(out.test.num_bags());
   return out;
 }
 

@@ -18,9 +18,7 @@ using std::string_view;
 
 constexpr size_t kMaxQuoted = 40;  // longest cell text echoed in a message
 
-[[noreturn]] void fail(const std::string& path, const std::string& msg) {
-  throw DataError(path + ": " + msg);
-}
+[[noreturn]] void fail(const std::string& path, const std::string& msg) { throw DataError(path + ": " + msg); }
 
 [[noreturn]] void fail_at(const std::string& path, int64_t line, const std::string& msg) {
   throw DataError(path + ":" + std::to_string(line) + ": " + msg);
@@ -92,8 +90,8 @@ Parse parse_float(string_view s, float& out) {
     tiny = std::fabs(d) < 1.0;
   } else {  // out of the double range too: a negative exponent or 0.000... means tiny
     const string_view digits = (s[0] == '-') ? s.substr(1) : s;
-    tiny = s.find("e-") != string_view::npos || s.find("E-") != string_view::npos ||
-           digits.substr(0, 2) == "0." || digits.substr(0, 1) == ".";
+    tiny = s.find("e-") != string_view::npos || s.find("E-") != string_view::npos || digits.substr(0, 2) == "0." ||
+           digits.substr(0, 1) == ".";
   }
   if (!tiny) return Parse::kTooLarge;
   out = s[0] == '-' ? -0.0f : 0.0f;
@@ -111,9 +109,7 @@ int parse_label(string_view s) {
 
 // The whole file as bytes. Throws DataError when it cannot be opened or read.
 std::string read_all(const std::string& path) {
-  const auto cannot_open = [&](int err) {
-    fail(path, std::string("cannot open feature CSV: ") + std::strerror(err));
-  };
+  const auto cannot_open = [&](int err) { fail(path, std::string("cannot open feature CSV: ") + std::strerror(err)); };
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) cannot_open(errno);
   if (S_ISDIR(st.st_mode)) cannot_open(EISDIR);
@@ -168,8 +164,7 @@ std::vector<std::string> read_header(Lines& lines, const std::string& path, Feat
     if (cells.size() >= 2) got += "," + std::string(cells[1]);
     fail_at(path, number, "header must start with bag_id,label (got " + quote_cell(got) + ")");
   }
-  if (cells.size() == 2)
-    fail_at(path, number, "header has no feature column (expected bag_id,label,f1,...)");
+  if (cells.size() == 2) fail_at(path, number, "header has no feature column (expected bag_id,label,f1,...)");
   t.dim = static_cast<int64_t>(cells.size() - 2);
   std::vector<std::string> column_names;
   for (size_t c = 2; c < cells.size(); ++c) {
@@ -194,9 +189,9 @@ void append_features(const std::vector<string_view>& cells, const std::vector<st
         fail_at(path, number,
                 "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) + " is not a finite number");
       case Parse::kTooLarge:
-        fail_at(path, number,
-                "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) +
-                    " is outside the range of a 32-bit float");
+        fail_at(
+            path, number,
+            "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) + " is outside the range of a 32-bit float");
     }
     t.features.push_back(v);
   }
@@ -234,22 +229,19 @@ FeatureTable read_feature_csv(const std::string& path) {
 
     split(line, cells);
     if (cells.size() != ncols)
-      fail_at(path, number,
-              std::to_string(cells.size()) + " cells, the header has " + std::to_string(ncols));
+      fail_at(path, number, std::to_string(cells.size()) + " cells, the header has " + std::to_string(ncols));
     for (auto& c : cells) c = trim(c);
 
     id.assign(cells[0]);
     if (id.empty()) fail_at(path, number, "empty bag_id");
     const int label = parse_label(cells[1]);
-    if (label < 0)
-      fail_at(path, number, "label must be 0 or 1 (got " + quote_cell(cells[1]) + ")");
+    if (label < 0) fail_at(path, number, "label must be 0 or 1 (got " + quote_cell(cells[1]) + ")");
 
     const bool same_bag = !t.bag_ids.empty() && t.bag_ids.back() == id;
     if (!same_bag) {
       if (seen.count(id))
         fail_at(path, number,
-                "bag " + quote_cell(id) +
-                    " appears again after other bags (rows of a bag must be together)");
+                "bag " + quote_cell(id) + " appears again after other bags (rows of a bag must be together)");
       if (!t.bag_ids.empty()) t.offsets.push_back(t.num_rows());
       seen.emplace(id, t.num_bags());
       t.bag_ids.push_back(id);
@@ -258,8 +250,7 @@ FeatureTable read_feature_csv(const std::string& path) {
     } else if (t.bag_labels.back() != label) {
       fail_at(path, number,
               "bag " + quote_cell(id) + " has label " + std::to_string(label) + " here but " +
-                  std::to_string(t.bag_labels.back()) + " on line " +
-                  std::to_string(bag_first_line.back()));
+                  std::to_string(t.bag_labels.back()) + " on line " + std::to_string(bag_first_line.back()));
     }
 
     append_features(cells, column_names, path, number, t);

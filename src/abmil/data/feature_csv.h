@@ -18,13 +18,13 @@ namespace abmil {
 
 /// Instances of feature-vector bags read from a CSV file.
 struct FeatureTable {
-  std::vector<std::string> bag_ids;   ///< per bag, in file order (cell text, spaces trimmed)
-  std::vector<int> bag_labels;        ///< per bag, 0 or 1
-  std::vector<int64_t> offsets;       ///< size num_bags()+1; bag b = rows [offsets[b], offsets[b+1])
-  std::vector<float> features;        ///< row-major, num_rows() x dim
-  std::vector<int64_t> line_numbers;  ///< per row: 1-based line number in the file
+  std::vector<std::string> bag_ids;        ///< per bag, in file order (cell text, spaces trimmed)
+  std::vector<int> bag_labels;             ///< per bag, 0 or 1
+  std::vector<int64_t> offsets;            ///< size num_bags()+1; bag b = rows [offsets[b], offsets[b+1])
+  std::vector<float> features;             ///< row-major, num_rows() x dim
+  std::vector<int64_t> line_numbers;       ///< per row: 1-based line number in the file
   std::vector<std::string> feature_names;  ///< size dim, header names of the feature columns
-  int64_t dim = 0;                    ///< number of feature columns
+  int64_t dim = 0;                         ///< number of feature columns
 
   /// Number of bags (bag_ids.size()).
   int64_t num_bags() const { return static_cast<int64_t>(bag_ids.size()); }

@@ -13,8 +13,8 @@ namespace {
 using Rng = std::mt19937_64;
 
 Rng make_rng(uint64_t seed, uint64_t stream) {
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
-                    static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)};
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(stream),
+                    static_cast<uint32_t>(stream >> 32)};
   return Rng(seq);
 }
 
@@ -35,8 +35,8 @@ void shuffle(std::vector<int64_t>& v, Rng& rng) {
 
 void check_label(const char* fn, int label, size_t pos) {
   if (label != 0 && label != 1)
-    throw std::invalid_argument(std::string(fn) + ": label of bag " + std::to_string(pos) +
-                                " is " + std::to_string(label) + ", expected 0 or 1");
+    throw std::invalid_argument(std::string(fn) + ": label of bag " + std::to_string(pos) + " is " +
+                                std::to_string(label) + ", expected 0 or 1");
 }
 
 // Fold with test = positions where in_test is true, train = the rest.
@@ -44,25 +44,21 @@ Fold make_fold(int64_t repeat, int64_t fold, const std::vector<bool>& in_test) {
   Fold f;
   f.repeat = repeat;
   f.fold = fold;
-  for (size_t i = 0; i < in_test.size(); ++i)
-    (in_test[i] ? f.test : f.train).push_back(static_cast<int64_t>(i));
+  for (size_t i = 0; i < in_test.size(); ++i) (in_test[i] ? f.test : f.train).push_back(static_cast<int64_t>(i));
   return f;
 }
 
 }  // namespace
 
-std::vector<Fold> stratified_kfold(const std::vector<int>& labels, int64_t folds, int64_t repeats,
-                                   uint64_t seed) {
+std::vector<Fold> stratified_kfold(const std::vector<int>& labels, int64_t folds, int64_t repeats, uint64_t seed) {
   const int64_t n = static_cast<int64_t>(labels.size());
   if (folds < 2)
-    throw std::invalid_argument("stratified_kfold: folds must be at least 2 (got " +
-                                std::to_string(folds) + ")");
+    throw std::invalid_argument("stratified_kfold: folds must be at least 2 (got " + std::to_string(folds) + ")");
   if (repeats < 1)
-    throw std::invalid_argument("stratified_kfold: repeats must be at least 1 (got " +
-                                std::to_string(repeats) + ")");
+    throw std::invalid_argument("stratified_kfold: repeats must be at least 1 (got " + std::to_string(repeats) + ")");
   if (folds > n)
-    throw std::invalid_argument("stratified_kfold: " + std::to_string(folds) + " folds but only " +
-                                std::to_string(n) + " bags");
+    throw std::invalid_argument("stratified_kfold: " + std::to_string(folds) + " folds but only " + std::to_string(n) +
+                                " bags");
   std::vector<int64_t> neg, pos;
   for (size_t i = 0; i < labels.size(); ++i) {
     check_label("stratified_kfold", labels[i], i);
@@ -89,17 +85,16 @@ std::vector<Fold> stratified_kfold(const std::vector<int>& labels, int64_t folds
   return out;
 }
 
-std::pair<std::vector<int64_t>, std::vector<int64_t>> stratified_split(
-    const std::vector<int64_t>& positions, const std::vector<int>& labels, double fraction,
-    uint64_t seed) {
+std::pair<std::vector<int64_t>, std::vector<int64_t>> stratified_split(const std::vector<int64_t>& positions,
+                                                                       const std::vector<int>& labels, double fraction,
+                                                                       uint64_t seed) {
   if (!(fraction >= 0.0 && fraction < 1.0))
-    throw std::invalid_argument("stratified_split: fraction must be in [0, 1) (got " +
-                                std::to_string(fraction) + ")");
+    throw std::invalid_argument("stratified_split: fraction must be in [0, 1) (got " + std::to_string(fraction) + ")");
   std::vector<int64_t> by_label[2];
   for (int64_t p : positions) {
     if (p < 0 || p >= static_cast<int64_t>(labels.size()))
-      throw std::invalid_argument("stratified_split: position " + std::to_string(p) +
-                                  " out of range for " + std::to_string(labels.size()) + " bags");
+      throw std::invalid_argument("stratified_split: position " + std::to_string(p) + " out of range for " +
+                                  std::to_string(labels.size()) + " bags");
     check_label("stratified_split", labels[static_cast<size_t>(p)], static_cast<size_t>(p));
     by_label[labels[static_cast<size_t>(p)]].push_back(p);
   }

@@ -27,8 +27,7 @@ struct Fold {
 /// ascending. Returned r-major: element r*K + k is fold (r,k).
 /// Throws std::invalid_argument if folds < 2, repeats < 1, folds > number of
 /// bags, or a label is neither 0 nor 1.
-std::vector<Fold> stratified_kfold(const std::vector<int>& labels, int64_t folds, int64_t repeats,
-                                   uint64_t seed);
+std::vector<Fold> stratified_kfold(const std::vector<int>& labels, int64_t folds, int64_t repeats, uint64_t seed);
 
 /// Splits the train `positions` (indices into `labels`, 0/1 each) into
 /// (kept, held out) for an inner validation set: of each label with n bags
@@ -38,9 +37,9 @@ std::vector<Fold> stratified_kfold(const std::vector<int>& labels, int64_t folds
 /// ascending. fraction 0 holds out nothing.
 /// Throws std::invalid_argument if fraction is not in [0, 1), a position is
 /// out of range of `labels`, or a label is neither 0 nor 1.
-std::pair<std::vector<int64_t>, std::vector<int64_t>> stratified_split(
-    const std::vector<int64_t>& positions, const std::vector<int>& labels, double fraction,
-    uint64_t seed);
+std::pair<std::vector<int64_t>, std::vector<int64_t>> stratified_split(const std::vector<int64_t>& positions,
+                                                                       const std::vector<int>& labels, double fraction,
+                                                                       uint64_t seed);
 
 /// Folds from a group name per bag (e.g. the cvNNN prefix of a file name):
 /// fold k = test on all bags of the k-th distinct group in sorted (byte)

@@ -24,9 +24,7 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
-[[noreturn]] void fail(const std::string& path, const std::string& msg) {
-  throw DataError(path + ": " + msg);
-}
+[[noreturn]] void fail(const std::string& path, const std::string& msg) { throw DataError(path + ": " + msg); }
 
 [[noreturn]] void fail_at(const std::string& path, int64_t byte, const std::string& msg) {
   fail(path, "byte " + std::to_string(byte) + ": " + msg);
@@ -117,8 +115,7 @@ IdxFile read_idx(const std::string& path, uint32_t magic, int ndims) {
   std::vector<uint8_t> head;
   in.read(head, header);
   if (head.size() >= 4 && be32(head.data()) != magic)
-    fail_at(path, 0, "bad IDX magic " + hex32(be32(head.data())) + " (expected " + hex32(magic) +
-                         ", " + what + ")");
+    fail_at(path, 0, "bad IDX magic " + hex32(be32(head.data())) + " (expected " + hex32(magic) + ", " + what + ")");
   if (head.size() < header)
     fail_at(path, static_cast<int64_t>(head.size()),
             "file ends inside the IDX header (needs " + std::to_string(header) + " bytes, has " +
@@ -134,9 +131,8 @@ IdxFile read_idx(const std::string& path, uint32_t magic, int ndims) {
     const int64_t max = d == 0 ? kMaxCount : kMaxSide;
     if (v < 1 || v > max)
       fail_at(path, static_cast<int64_t>(off),
-              std::string("bad ") + item + (d == 0 ? " count " : " size ") + hex32(raw) + " (" +
-                  kNames[d] + " = " + std::to_string(v) + ", must be 1.." + std::to_string(max) +
-                  ")");
+              std::string("bad ") + item + (d == 0 ? " count " : " size ") + hex32(raw) + " (" + kNames[d] + " = " +
+                  std::to_string(v) + ", must be 1.." + std::to_string(max) + ")");
     f.dims.push_back(v);
     if (d > 0) item_size *= v;
   }
@@ -150,13 +146,11 @@ IdxFile read_idx(const std::string& path, uint32_t magic, int ndims) {
   if (got < data_size) {
     const int64_t end = static_cast<int64_t>(header) + got;
     fail_at(path, end,
-            "data ends after " + std::to_string(got / item_size) + " of " + std::to_string(count) +
-                " " + item + "s (expected " + std::to_string(expected) + " bytes, got " +
-                std::to_string(end) + ")");
+            "data ends after " + std::to_string(got / item_size) + " of " + std::to_string(count) + " " + item +
+                "s (expected " + std::to_string(expected) + " bytes, got " + std::to_string(end) + ")");
   }
   if (const int64_t extra = in.skip_rest())
-    fail_at(path, expected,
-            std::to_string(extra) + " unexpected bytes after the last " + item);
+    fail_at(path, expected, std::to_string(extra) + " unexpected bytes after the last " + item);
   return f;
 }
 
@@ -172,9 +166,7 @@ IdxImages read_idx_images(const std::string& path) {
   return out;
 }
 
-std::vector<uint8_t> read_idx_labels(const std::string& path) {
-  return read_idx(path, kLabelMagic, 1).data;
-}
+std::vector<uint8_t> read_idx_labels(const std::string& path) { return read_idx(path, kLabelMagic, 1).data; }
 
 IdxImages read_idx_pair(const std::string& images_path, const std::string& labels_path,
                         std::vector<uint8_t>& labels_out) {

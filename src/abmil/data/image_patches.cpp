@@ -24,8 +24,8 @@ TiledImage tile_image(const cv::Mat& image, const PatchTiling& tiling) {
   const int64_t P = tiling.patch_size, stride = tiling.stride == 0 ? tiling.patch_size : tiling.stride;
   if (P < 1 || stride < 1) throw std::invalid_argument("tile_image: patch size and stride must be positive");
   if (image.cols < P || image.rows < P)
-    throw std::invalid_argument(fmt::format("tile_image: a {}x{} image holds no {}x{} patch", image.cols, image.rows,
-                                            P, P));
+    throw std::invalid_argument(
+        fmt::format("tile_image: a {}x{} image holds no {}x{} patch", image.cols, image.rows, P, P));
   cv::Mat rgb;
   if (image.channels() == 3)
     cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
@@ -52,8 +52,8 @@ TiledImage tile_image(const cv::Mat& image, const PatchTiling& tiling) {
   const int64_t K = static_cast<int64_t>(out.origins.size());
   out.patches = torch::empty({K, 3, P, P}, torch::kUInt8);
   // [H, W, 3] view of the image; each patch is copied as [P, P, 3] then permuted.
-  const torch::Tensor hwc = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3},
-                                             {static_cast<int64_t>(rgb.step[0]), 3, 1}, torch::kUInt8);
+  const torch::Tensor hwc =
+      torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, {static_cast<int64_t>(rgb.step[0]), 3, 1}, torch::kUInt8);
   for (int64_t k = 0; k < K; ++k) {
     const PatchOrigin o = out.origins[k];
     out.patches[k].copy_(hwc.narrow(0, o.y, P).narrow(1, o.x, P).permute({2, 0, 1}));
@@ -122,13 +122,15 @@ ImagePatchBags load_image_patch_bags(const DataConfig& data) {
                                   image.rows, tiling.patch_size, tiling.patch_size));
     TiledImage tiled = tile_image(image, tiling);
     if (tiled.origins.empty())
-      throw DataError(fmt::format("{}: all {} patches are background (white share >= {:g}); raise data.white_level or "
-                                  "data.max_white_fraction",
-                                  path, tiled.grid_patches, tiling.max_white_fraction));
+      throw DataError(
+          fmt::format("{}: all {} patches are background (white share >= {:g}); raise data.white_level or "
+                      "data.max_white_fraction",
+                      path, tiled.grid_patches, tiling.max_white_fraction));
     Bag bag;
     bag.id = static_cast<int64_t>(i);
     bag.label = list.labels[i];
-    for (size_t k = 0; k < tiled.origins.size(); ++k) bag.source_indices.push_back(static_cast<int64_t>(out.origins.size() + k));
+    for (size_t k = 0; k < tiled.origins.size(); ++k)
+      bag.source_indices.push_back(static_cast<int64_t>(out.origins.size() + k));
     bag.instance_labels.assign(tiled.origins.size(), -1);
     out.origins.insert(out.origins.end(), tiled.origins.begin(), tiled.origins.end());
     out.grid_patches += tiled.grid_patches;

@@ -24,10 +24,10 @@ struct MilData;
 
 /// How an image is cut into patches.
 struct PatchTiling {
-  int64_t patch_size = 32;          ///< P, pixels
-  int64_t stride = 0;               ///< step between patch origins, pixels; 0 = P (no overlap)
-  int64_t white_level = 220;        ///< a pixel is white when R, G and B are all >= this (0..255)
-  double max_white_fraction = 0.75; ///< a patch whose white share is >= this is background and dropped; 1 keeps all
+  int64_t patch_size = 32;           ///< P, pixels
+  int64_t stride = 0;                ///< step between patch origins, pixels; 0 = P (no overlap)
+  int64_t white_level = 220;         ///< a pixel is white when R, G and B are all >= this (0..255)
+  double max_white_fraction = 0.75;  ///< a patch whose white share is >= this is background and dropped; 1 keeps all
 };
 
 /// Top-left corner of a patch in its image, pixels (x right, y down).

@@ -52,9 +52,7 @@ MilData load_mnist(const DataConfig& data, uint64_t seed, const Vocabulary*) { r
 MilData load_features(const DataConfig& data, uint64_t seed, const Vocabulary*) {
   return load_feature_bags(data, seed);
 }
-MilData load_images(const DataConfig& data, uint64_t seed, const Vocabulary*) {
-  return load_image_patches(data, seed);
-}
+MilData load_images(const DataConfig& data, uint64_t seed, const Vocabulary*) { return load_image_patches(data, seed); }
 MilData load_text(const DataConfig& data, uint64_t seed, const Vocabulary* vocabulary) {
   return load_text_bags(data, seed, vocabulary);
 }

@@ -36,8 +36,8 @@ struct FoldPositions {
 
 /// The bags of an `abmil cv` run before folding.
 struct CvSource {
-  std::string summary;          ///< one line for the log
-  std::vector<int> labels;      ///< per bag: its label, what the folds are stratified by
+  std::string summary;      ///< one line for the log
+  std::vector<int> labels;  ///< per bag: its label, what the folds are stratified by
   /// cv.split groups: one fold per group of the data; empty for a kind
   /// without groups.
   std::function<std::vector<Fold>()> group_folds;

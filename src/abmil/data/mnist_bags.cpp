@@ -90,8 +90,8 @@ BagSplit load_split(const std::string& root, const std::string& prefix, const st
   IdxImages images = read_idx_pair(idx_path(root, prefix + "-images-idx3-ubyte"),
                                    idx_path(root, prefix + "-labels-idx1-ubyte"), labels);
   std::vector<Bag> bags = generate_mnist_bags(labels, options, rng);
-  torch::Tensor rows = torch::from_blob(images.pixels.data(), {images.count, 1, images.rows, images.cols},
-                                        torch::kUInt8);
+  torch::Tensor rows =
+      torch::from_blob(images.pixels.data(), {images.count, 1, images.rows, images.cols}, torch::kUInt8);
   BagSplit split = make_split(name, std::move(bags), rows);  // copies only the drawn rows
   split.instances = split.instances.to(torch::kFloat).div_(255.0).sub_(data.pixel_mean).div_(data.pixel_std);
   return split;
@@ -126,10 +126,9 @@ MilData load_mnist_bags(const DataConfig& data, uint64_t seed) {
   auto positives = [](const BagSplit& s) {
     return std::count_if(s.bags.begin(), s.bags.end(), [](const Bag& b) { return b.label == 1; });
   };
-  out.summary = "mnist_bags from " + data.root + ": target " + std::to_string(data.target) + ", " +
-                data.protocol + ", train " + std::to_string(out.train.num_bags()) + " bags (" +
-                std::to_string(positives(out.train)) + " positive, " +
-                std::to_string(out.train.num_instances()) + " instances), validation " +
+  out.summary = "mnist_bags from " + data.root + ": target " + std::to_string(data.target) + ", " + data.protocol +
+                ", train " + std::to_string(out.train.num_bags()) + " bags (" + std::to_string(positives(out.train)) +
+                " positive, " + std::to_string(out.train.num_instances()) + " instances), validation " +
                 std::to_string(out.validation.num_bags()) + ", test " + std::to_string(out.test.num_bags()) +
                 " bags (" + std::to_string(positives(out.test)) + " positive, " +
                 std::to_string(out.test.num_instances()) + " instances)";

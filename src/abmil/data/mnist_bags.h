@@ -29,10 +29,10 @@ BagProtocol parse_bag_protocol(const std::string& name);
 
 /// Options of the bag generator.
 struct MnistBagsOptions {
-  int target = 9;                 ///< class whose presence makes a bag positive
-  double bag_size_mean = 10.0;    ///< K ~ round(N(mean, std)), at least 1
+  int target = 9;               ///< class whose presence makes a bag positive
+  double bag_size_mean = 10.0;  ///< K ~ round(N(mean, std)), at least 1
   double bag_size_std = 2.0;
-  int64_t count = 100;            ///< number of bags
+  int64_t count = 100;  ///< number of bags
   BagProtocol protocol = BagProtocol::balanced;
 };
 

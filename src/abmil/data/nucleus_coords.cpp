@@ -19,9 +19,7 @@ namespace {
 constexpr size_t kMaxRows = 10'000'000;
 constexpr const char* kVariable = "detection";
 
-[[noreturn]] void fail(const std::string& path, const std::string& msg) {
-  throw DataError(path + ": " + msg);
-}
+[[noreturn]] void fail(const std::string& path, const std::string& msg) { throw DataError(path + ": " + msg); }
 
 // matio reports through a process-wide log function; by default it prints to
 // stderr and carries on. This one keeps the first warning or critical
@@ -60,24 +58,42 @@ using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 
 std::string class_name(matio_classes c) {
   switch (c) {
-    case MAT_C_EMPTY: return "empty";
-    case MAT_C_CELL: return "cell";
-    case MAT_C_STRUCT: return "struct";
-    case MAT_C_OBJECT: return "object";
-    case MAT_C_CHAR: return "char";
-    case MAT_C_SPARSE: return "sparse";
-    case MAT_C_DOUBLE: return "double";
-    case MAT_C_SINGLE: return "single";
-    case MAT_C_INT8: return "int8";
-    case MAT_C_UINT8: return "uint8";
-    case MAT_C_INT16: return "int16";
-    case MAT_C_UINT16: return "uint16";
-    case MAT_C_INT32: return "int32";
-    case MAT_C_UINT32: return "uint32";
-    case MAT_C_INT64: return "int64";
-    case MAT_C_UINT64: return "uint64";
-    case MAT_C_FUNCTION: return "function";
-    case MAT_C_OPAQUE: return "opaque";
+    case MAT_C_EMPTY:
+      return "empty";
+    case MAT_C_CELL:
+      return "cell";
+    case MAT_C_STRUCT:
+      return "struct";
+    case MAT_C_OBJECT:
+      return "object";
+    case MAT_C_CHAR:
+      return "char";
+    case MAT_C_SPARSE:
+      return "sparse";
+    case MAT_C_DOUBLE:
+      return "double";
+    case MAT_C_SINGLE:
+      return "single";
+    case MAT_C_INT8:
+      return "int8";
+    case MAT_C_UINT8:
+      return "uint8";
+    case MAT_C_INT16:
+      return "int16";
+    case MAT_C_UINT16:
+      return "uint16";
+    case MAT_C_INT32:
+      return "int32";
+    case MAT_C_UINT32:
+      return "uint32";
+    case MAT_C_INT64:
+      return "int64";
+    case MAT_C_UINT64:
+      return "uint64";
+    case MAT_C_FUNCTION:
+      return "function";
+    case MAT_C_OPAQUE:
+      return "opaque";
   }
   return "class " + std::to_string(static_cast<int>(c));
 }
@@ -101,8 +117,7 @@ std::string variable_names(mat_t* mat) {
 // read into a buffer whose every byte was `fill` before. Throws DataError for
 // what matio reports; matio 1.5.23 leaves the values missing from an
 // uncompressed file cut short as they were, without a word.
-std::vector<double> read_values(const std::string& path, mat_t* mat, matvar_t* info, size_t n,
-                                unsigned char fill) {
+std::vector<double> read_values(const std::string& path, mat_t* mat, matvar_t* info, size_t n, unsigned char fill) {
   std::vector<double> data(2 * n);
   std::memset(data.data(), fill, data.size() * sizeof(double));
   int start[2] = {0, 0}, stride[2] = {1, 1}, edge[2] = {static_cast<int>(n), 2};
@@ -124,8 +139,7 @@ std::vector<NucleusCentre> read_nucleus_mat(const std::string& path) {
   install_matio_log();
   // matio opens a directory or an empty file as an empty v4 file: stat first.
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    fail(path, std::string("cannot open MAT file: ") + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0) fail(path, std::string("cannot open MAT file: ") + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) fail(path, std::string("cannot open MAT file: ") + std::strerror(EISDIR));
   if (st.st_size == 0) fail(path, "empty file, not a MAT file");
 
@@ -147,15 +161,13 @@ std::vector<NucleusCentre> read_nucleus_mat(const std::string& path) {
   }
   const matvar_t& v = *info;
   const std::string var = std::string("variable '") + kVariable + "'";
-  if (v.class_type != MAT_C_DOUBLE)
-    fail(path, var + " is of class " + class_name(v.class_type) + ", expected double");
+  if (v.class_type != MAT_C_DOUBLE) fail(path, var + " is of class " + class_name(v.class_type) + ", expected double");
   if (v.isComplex) fail(path, var + " is complex, expected real double");
   const bool empty_matrix = v.rank == 2 && v.dims[0] == 0 && (v.dims[1] == 0 || v.dims[1] == 2);
   if (!empty_matrix && (v.rank != 2 || v.dims[1] != 2))
     fail(path, var + " is " + shape_text(v) + ", expected N x 2 (columns x, y)");
   const size_t n = v.dims[0];
-  if (n > kMaxRows)
-    fail(path, var + " has " + std::to_string(n) + " rows, more than " + std::to_string(kMaxRows));
+  if (n > kMaxRows) fail(path, var + " has " + std::to_string(n) + " rows, more than " + std::to_string(kMaxRows));
   if (n == 0) return {};
 
   // Read twice, into buffers filled with 0x00 and with 0xFF bytes: a value
@@ -182,8 +194,7 @@ torch::Tensor cut_nucleus_patches(const cv::Mat& image_rgb8, const std::vector<N
     throw std::invalid_argument("cut_nucleus_patches: patch size " + std::to_string(patch_size) +
                                 " is not odd and positive");
   if (image_rgb8.empty() || image_rgb8.type() != CV_8UC3)
-    throw std::invalid_argument(
-        "cut_nucleus_patches: image must be a non-empty CV_8UC3 (8-bit, 3-channel) image");
+    throw std::invalid_argument("cut_nucleus_patches: image must be a non-empty CV_8UC3 (8-bit, 3-channel) image");
   const int rows = image_rgb8.rows, cols = image_rgb8.cols, half = patch_size / 2;
   const int64_t k = static_cast<int64_t>(centres.size()), p = patch_size;
 

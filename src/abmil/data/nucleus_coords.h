@@ -62,7 +62,6 @@ std::vector<NucleusCentre> read_nucleus_mat(const std::string& path);
 /// Throws std::invalid_argument for a patch_size that is not odd and positive,
 /// an image that is empty or not CV_8UC3, or a centre whose rounded pixel lies
 /// outside the image (the message names its index i, 0-based, and its x, y).
-torch::Tensor cut_nucleus_patches(const cv::Mat& image_rgb8, const std::vector<NucleusCentre>& centres,
-                                  int patch_size);
+torch::Tensor cut_nucleus_patches(const cv::Mat& image_rgb8, const std::vector<NucleusCentre>& centres, int patch_size);
 
 }  // namespace abmil

@@ -366,8 +366,8 @@ Vocabulary Vocabulary::build_from_positions(const std::vector<TextDocument>& doc
   std::unordered_map<std::string, int64_t> counts;
   for (int64_t p : positions) {
     if (p < 0 || p >= static_cast<int64_t>(documents.size()))
-      throw std::invalid_argument(fmt::format("Vocabulary::build: position {} outside the {} documents", p,
-                                              documents.size()));
+      throw std::invalid_argument(
+          fmt::format("Vocabulary::build: position {} outside the {} documents", p, documents.size()));
     for (const auto& sentence : documents[p].sentences)
       for (const std::string& token : sentence) ++counts[token];
   }
@@ -442,8 +442,9 @@ const std::string& Vocabulary::token(int64_t id) const {
 
 TextCorpus read_text_documents(const DataConfig& data) {
   if (data.path.empty())
-    throw DataError("data.path: text_bags needs a folder with one subfolder per label, or a CSV list (path,label or "
-                    "text,label)");
+    throw DataError(
+        "data.path: text_bags needs a folder with one subfolder per label, or a CSV list (path,label or "
+        "text,label)");
   const SentenceSplit mode = sentence_split_from_name(data.sentence_split);
   TextCorpus corpus;
   corpus.source = data.path;
@@ -461,9 +462,9 @@ TextCorpus read_text_documents(const DataConfig& data) {
     corpus.sentences += static_cast<int64_t>(d.sentences.size());
     corpus.tokens += d.num_tokens();
   }
-  corpus.summary = fmt::format("{} documents ({} positive), {} sentences ({} splitting), {} tokens",
-                               corpus.documents.size(), corpus.positives, corpus.sentences, data.sentence_split,
-                               corpus.tokens);
+  corpus.summary =
+      fmt::format("{} documents ({} positive), {} sentences ({} splitting), {} tokens", corpus.documents.size(),
+                  corpus.positives, corpus.sentences, data.sentence_split, corpus.tokens);
   if (corpus.skipped_empty > 0) corpus.summary += fmt::format(", {} empty documents skipped", corpus.skipped_empty);
   return corpus;
 }

@@ -66,8 +66,8 @@ struct TextDocument {
   /// relative to data.path ("pos/cv000_29590.txt") for a folder, the path
   /// cell of a CSV list, or "CSV:LINE" for a CSV text cell.
   std::string name;
-  int label = 0;             ///< bag label Y in {0, 1}
-  std::string group;         ///< polarity_group of the file name ("cv0".."cv9"), "" when none
+  int label = 0;                                    ///< bag label Y in {0, 1}
+  std::string group;                                ///< polarity_group of the file name ("cv0".."cv9"), "" when none
   std::vector<std::vector<std::string>> sentences;  ///< tokens of each sentence (none empty), text order
 
   /// Tokens over all sentences.
@@ -88,8 +88,8 @@ TextDocument parse_text_document(std::string name, int label, std::string group,
 /// How much of a document becomes instances (data.max_tokens_per_sentence,
 /// data.max_sentences_per_document).
 struct TextLimits {
-  int64_t max_tokens_per_sentence = 50;     ///< T >= 1: a sentence keeps its first T tokens
-  int64_t max_sentences_per_document = 100; ///< a document keeps its first N sentences; 0 = all
+  int64_t max_tokens_per_sentence = 50;      ///< T >= 1: a sentence keeps its first T tokens
+  int64_t max_sentences_per_document = 100;  ///< a document keeps its first N sentences; 0 = all
 };
 
 /// The limits of `data.max_tokens_per_sentence` and `data.max_sentences_per_document`.

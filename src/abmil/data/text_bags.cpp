@@ -38,8 +38,8 @@ BagSplit encode_documents(const std::vector<TextDocument>& documents, const std:
   std::vector<int64_t> ids;  // row-major [N, width]
   for (int64_t p : positions) {
     if (p < 0 || p >= static_cast<int64_t>(documents.size()))
-      throw std::out_of_range(fmt::format("encode_documents: position {} outside the {} documents", p,
-                                          documents.size()));
+      throw std::out_of_range(
+          fmt::format("encode_documents: position {} outside the {} documents", p, documents.size()));
     const TextDocument& doc = documents[p];
     if (doc.sentences.empty())
       throw std::invalid_argument("encode_documents: document '" + doc.name + "' has no sentence");
@@ -106,10 +106,9 @@ MilData load_text_bags(const DataConfig& data, uint64_t seed, const Vocabulary* 
   std::vector<int> labels;
   for (const TextDocument& d : corpus.documents) labels.push_back(d.label);
   const HeldOutPositions held = hold_out_positions(labels, data, seed, data.path);
-  const Vocabulary vocab =
-      vocabulary ? *vocabulary
-                 : Vocabulary::build_from_positions(corpus.documents, held.train, data.min_token_frequency,
-                                                    data.max_vocabulary);
+  const Vocabulary vocab = vocabulary ? *vocabulary
+                                      : Vocabulary::build_from_positions(corpus.documents, held.train,
+                                                                         data.min_token_frequency, data.max_vocabulary);
 
   TextEncodingStats stats;
   MilData out = encode_text_splits(corpus.documents, held.train, held.validation, held.test, vocab, data, &stats);
@@ -117,7 +116,8 @@ MilData load_text_bags(const DataConfig& data, uint64_t seed, const Vocabulary* 
     return whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
   };
   out.summary = fmt::format(
-      "text_bags from {}: {}; instances: {} ({}); vocabulary {} ids {}, {:.2f} % of the kept tokens unknown; {} of {} sentences cut to {} tokens ({} tokens dropped), {} "
+      "text_bags from {}: {}; instances: {} ({}); vocabulary {} ids {}, {:.2f} % of the kept tokens unknown; {} of {} "
+      "sentences cut to {} tokens ({} tokens dropped), {} "
       "documents cut to {} sentences ({} sentences dropped); train {}, validation {}, test {}",
       data.path, corpus.summary, data.text_instances,
       mode == TextInstances::sentences ? fmt::format("[{}] token ids", limits.max_tokens_per_sentence) : "[1] token id",

@@ -25,7 +25,7 @@ std::string_view trimmed(std::string_view text) {
 // Comma-separated cells of one line (no quoting), each trimmed.
 std::vector<std::string> split_cells(std::string_view line) {
   std::vector<std::string> cells;
-  for (size_t start = 0;; ) {
+  for (size_t start = 0;;) {
     const size_t comma = line.find(',', start);
     cells.emplace_back(trimmed(line.substr(start, comma - start)));
     if (comma == std::string_view::npos) return cells;
@@ -136,8 +136,8 @@ CsvTable read_csv(const std::filesystem::path& path, bool quoted) {
       continue;
     }
     if (cells.size() != table.header.size())
-      throw std::runtime_error(fmt::format("{}:{}: expected {} cells, found {}", path.string(), line_no,
-                                           table.header.size(), cells.size()));
+      throw std::runtime_error(
+          fmt::format("{}:{}: expected {} cells, found {}", path.string(), line_no, table.header.size(), cells.size()));
     table.rows.push_back(std::move(cells));
     table.lines.push_back(line_no);
   }

@@ -23,8 +23,7 @@ std::string read_run_file(const fs::path& path) {
 
 std::vector<MetricsCsvRow> read_metrics_csv(const fs::path& path) {
   const CsvTable t = read_csv(path);
-  const size_t epoch = t.column("epoch"), split = t.column("split"), loss = t.column("loss"),
-               auc = t.column("auc");
+  const size_t epoch = t.column("epoch"), split = t.column("split"), loss = t.column("loss"), auc = t.column("auc");
   std::vector<MetricsCsvRow> rows;
   for (size_t r = 0; r < t.rows.size(); ++r) {
     for (size_t c = 0; c < t.header.size(); ++c)
@@ -60,13 +59,11 @@ std::vector<BagScore> read_predictions_csv(const fs::path& path) {
 }
 
 std::vector<BagScore> attention_bag_scores(const CsvTable& t) {
-  const size_t id = t.column("bag_id"), label = t.column("bag_label"),
-               prob = t.column("bag_probability");
+  const size_t id = t.column("bag_id"), label = t.column("bag_label"), prob = t.column("bag_probability");
   std::vector<BagScore> bags;
   std::map<std::string, size_t> seen;
   for (size_t r = 0; r < t.rows.size(); ++r)
-    if (seen.emplace(t.rows[r][id], bags.size()).second)
-      bags.push_back(bag_score(t, r, label, prob));
+    if (seen.emplace(t.rows[r][id], bags.size()).second) bags.push_back(bag_score(t, r, label, prob));
   return bags;
 }
 
@@ -97,8 +94,7 @@ json read_metrics_json(const fs::path& path) {
 const json* json_object_member(const json& obj, const char* key, const fs::path& file) {
   const auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return nullptr;
-  if (!it->is_object())
-    throw std::runtime_error(file.string() + ": '" + key + "' is not an object");
+  if (!it->is_object()) throw std::runtime_error(file.string() + ": '" + key + "' is not an object");
   return &*it;
 }
 

@@ -78,12 +78,10 @@ nlohmann::json read_metrics_json(const std::filesystem::path& path);
 
 /// Member `key` of the JSON object `obj`, when it is an object; nullptr when absent or null.
 /// Throws "FILE: 'KEY' is not an object" for any other type (`file` names the source for errors).
-const nlohmann::json* json_object_member(const nlohmann::json& obj, const char* key,
-                                         const std::filesystem::path& file);
+const nlohmann::json* json_object_member(const nlohmann::json& obj, const char* key, const std::filesystem::path& file);
 
 /// Member `key` of the JSON object `*obj` as a number; nullopt when `obj` is null or the member is
 /// absent or null. Throws "FILE: 'KEY' is not a number" for any other type.
-std::optional<double> json_number_member(const nlohmann::json* obj, const char* key,
-                                         const std::filesystem::path& file);
+std::optional<double> json_number_member(const nlohmann::json* obj, const char* key, const std::filesystem::path& file);
 
 }  // namespace abmil

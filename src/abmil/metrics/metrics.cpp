@@ -11,15 +11,14 @@ namespace abmil {
 namespace {
 
 // Throws std::invalid_argument unless the sizes agree and every label is 0 or 1.
-void check_inputs(const char* fn, const std::vector<double>& scores,
-                  const std::vector<int>& labels) {
+void check_inputs(const char* fn, const std::vector<double>& scores, const std::vector<int>& labels) {
   if (scores.size() != labels.size())
-    throw std::invalid_argument(std::string(fn) + ": " + std::to_string(scores.size()) +
-                                " scores but " + std::to_string(labels.size()) + " labels");
+    throw std::invalid_argument(std::string(fn) + ": " + std::to_string(scores.size()) + " scores but " +
+                                std::to_string(labels.size()) + " labels");
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i] != 0 && labels[i] != 1)
-      throw std::invalid_argument(std::string(fn) + ": label " + std::to_string(labels[i]) +
-                                  " at index " + std::to_string(i) + " is not 0 or 1");
+      throw std::invalid_argument(std::string(fn) + ": label " + std::to_string(labels[i]) + " at index " +
+                                  std::to_string(i) + " is not 0 or 1");
 }
 
 // a / b, or 0 when b == 0.
@@ -27,8 +26,7 @@ double ratio(double a, double b) { return b == 0 ? 0.0 : a / b; }
 
 }  // namespace
 
-ConfusionCounts confusion_counts(const std::vector<double>& scores, const std::vector<int>& labels,
-                                 double threshold) {
+ConfusionCounts confusion_counts(const std::vector<double>& scores, const std::vector<int>& labels, double threshold) {
   check_inputs("confusion_counts", scores, labels);
   ConfusionCounts c;
   for (size_t i = 0; i < scores.size(); ++i) {
@@ -48,14 +46,12 @@ double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels
   const int64_t P = std::count(labels.begin(), labels.end(), 1);
   const int64_t N = n - P;
   // A NaN score has no rank (and would break the sort's ordering): the AUC is NaN too.
-  const bool any_nan =
-      std::any_of(scores.begin(), scores.end(), [](double s) { return std::isnan(s); });
+  const bool any_nan = std::any_of(scores.begin(), scores.end(), [](double s) { return std::isnan(s); });
   if (P == 0 || N == 0 || any_nan) return nan;
 
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](int64_t a, int64_t b) { return scores[a] < scores[b]; });
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return scores[a] < scores[b]; });
 
   // Ranks are 1-based; a run of tied scores at sorted positions [i, j) shares
   // the mid-rank (i+1 + j) / 2.
@@ -72,8 +68,8 @@ double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels
   return (positive_rank_sum - p * (p + 1) / 2) / (p * q);
 }
 
-ClassificationMetrics classification_metrics(const std::vector<double>& scores,
-                                             const std::vector<int>& labels, double threshold) {
+ClassificationMetrics classification_metrics(const std::vector<double>& scores, const std::vector<int>& labels,
+                                             double threshold) {
   ClassificationMetrics m;
   m.counts = confusion_counts(scores, labels, threshold);
   const ConfusionCounts& c = m.counts;
@@ -89,8 +85,8 @@ ClassificationMetrics classification_metrics(const std::vector<double>& scores,
   return m;
 }
 
-TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores,
-                            const std::vector<std::vector<int>>& labels, int64_t k) {
+TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores, const std::vector<std::vector<int>>& labels,
+                            int64_t k) {
   if (k < 1) throw std::invalid_argument("top_k_instances: k must be at least 1");
   if (scores.size() != labels.size()) throw std::invalid_argument("top_k_instances: scores and labels differ in bags");
   TopKMetrics m;

@@ -52,8 +52,7 @@ double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels
 
 /// Accuracy, error, precision, recall, F1 (from confusion_counts at
 /// `threshold`) and ROC AUC (from the raw scores).
-ClassificationMetrics classification_metrics(const std::vector<double>& scores,
-                                             const std::vector<int>& labels,
+ClassificationMetrics classification_metrics(const std::vector<double>& scores, const std::vector<int>& labels,
                                              double threshold = 0.5);
 
 /// Instance-level precision and recall of the top-k attended instances.
@@ -69,7 +68,7 @@ struct TopKMetrics {
 /// each bag (ties: lower index first) and pools the counts over bags
 /// (micro average). Precision and recall are 0 when nothing is selected or
 /// no positive exists. Throws std::invalid_argument on size mismatches or k < 1.
-TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores,
-                            const std::vector<std::vector<int>>& labels, int64_t k);
+TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores, const std::vector<std::vector<int>>& labels,
+                            int64_t k);
 
 }  // namespace abmil

@@ -81,8 +81,8 @@ TextEncoderImpl::TextEncoderImpl(const TextEncoderOptions& options_) : options(o
   if (options.vocabulary_size() < 2)
     throw std::invalid_argument("TextEncoder needs a vocabulary of at least <pad> and <unk>");
   embedding = register_module(
-      "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(options.vocabulary_size(), options.embedding_dim())
-                                            .padding_idx(0)));
+      "embedding", torch::nn::Embedding(
+                       torch::nn::EmbeddingOptions(options.vocabulary_size(), options.embedding_dim()).padding_idx(0)));
   {
     // Small initial embeddings (Keras' uniform +-0.05 scale): with LibTorch's
     // N(0, 1) the random part dominates a word's embedding for many epochs
@@ -112,12 +112,11 @@ EncoderOutput TextEncoderImpl::encode(const torch::Tensor& x) {
     throw std::invalid_argument("TextEncoder: a sentence row holds only <pad> ids");
   const torch::Tensor flat = mask.reshape(-1).nonzero().squeeze(1);  // [n] positions of the tokens in [N*T]
   const torch::Tensor ids = x.reshape(-1).index_select(0, flat);
-  const torch::Tensor sentence = flat.div(T, "floor");               // [n] non-decreasing
+  const torch::Tensor sentence = flat.div(T, "floor");  // [n] non-decreasing
   PoolingOutput p = token_pooling->forward(drop(embedding->forward(word_drop(ids))), sentence, N);
   EncoderOutput out{p.z, {}};
   if (p.attention.defined())
-    out.inner_attention =
-        torch::zeros({N * T}, p.attention.options()).index_copy(0, flat, p.attention).view({N, T});
+    out.inner_attention = torch::zeros({N * T}, p.attention.options()).index_copy(0, flat, p.attention).view({N, T});
   return out;
 }
 

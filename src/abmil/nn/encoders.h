@@ -21,7 +21,8 @@ class MilPoolingImpl;
 /// sentence), the weights of that inner pooling.
 struct EncoderOutput {
   torch::Tensor H;                ///< [N, M] instance embeddings h_k
-  torch::Tensor inner_attention;  ///< [N, T] weights of the parts of each instance (0 at padding), sum 1 per row; undefined when none
+  torch::Tensor inner_attention;  ///< [N, T] weights of the parts of each instance (0 at padding), sum 1 per row;
+                                  ///< undefined when none
 };
 
 /// Base class of instance encoders, so a model can hold any of them.
@@ -39,8 +40,8 @@ class InstanceEncoderImpl : public torch::nn::Module {
 /// Options of LeNet5.
 struct LeNet5Options {
   TORCH_ARG(int64_t, in_channels) = 1;
-  TORCH_ARG(int64_t, image_size) = 28;       ///< square input side, pixels
-  TORCH_ARG(int64_t, embedding_dim) = 500;   ///< M
+  TORCH_ARG(int64_t, image_size) = 28;      ///< square input side, pixels
+  TORCH_ARG(int64_t, embedding_dim) = 500;  ///< M
 };
 
 /// LeNet-5 as in the paper's MNIST-bags experiments (Table 9 of the appendix):
@@ -62,9 +63,9 @@ TORCH_MODULE(LeNet5);
 /// Options of MlpEncoder.
 struct MlpEncoderOptions {
   /* implicit */ MlpEncoderOptions(int64_t input_dim) : input_dim_(input_dim) {}
-  TORCH_ARG(int64_t, input_dim);                            ///< D, features per instance
+  TORCH_ARG(int64_t, input_dim);                                  ///< D, features per instance
   TORCH_ARG(std::vector<int64_t>, hidden_dims) = {256, 128, 64};  ///< sizes of the fc layers; M is the last
-  TORCH_ARG(double, dropout) = 0.0;                         ///< dropout after each ReLU (training only)
+  TORCH_ARG(double, dropout) = 0.0;                               ///< dropout after each ReLU (training only)
 };
 
 /// Multi-layer perceptron for feature-vector instances: fc + ReLU (+ dropout)
@@ -85,9 +86,9 @@ TORCH_MODULE(MlpEncoder);
 /// Options of HistoCnn.
 struct HistoCnnOptions {
   TORCH_ARG(int64_t, in_channels) = 3;
-  TORCH_ARG(int64_t, image_size) = 32;       ///< square input side, pixels
-  TORCH_ARG(int64_t, embedding_dim) = 512;   ///< M, size of both fc layers
-  TORCH_ARG(double, dropout) = 0.0;          ///< after each fc + ReLU (training only)
+  TORCH_ARG(int64_t, image_size) = 32;      ///< square input side, pixels
+  TORCH_ARG(int64_t, embedding_dim) = 512;  ///< M, size of both fc layers
+  TORCH_ARG(double, dropout) = 0.0;         ///< after each fc + ReLU (training only)
 };
 
 /// The paper's encoder for 32 x 32 histopathology patches (Ilse et al. 2018,
@@ -120,7 +121,7 @@ struct TextEncoderOptions {
   /// Word dropout (Iyyer et al. 2015, "Deep Unordered Composition"): in
   /// training, each token id is replaced by <unk> (1) with this probability.
   TORCH_ARG(double, word_dropout) = 0.0;
-  TORCH_ARG(double, init_std) = 0.05;                         ///< initial embeddings ~ N(0, init_std^2), <pad> row 0
+  TORCH_ARG(double, init_std) = 0.05;  ///< initial embeddings ~ N(0, init_std^2), <pad> row 0
 };
 
 /// Encoder of text instances given as token ids (data.kind text_bags):
@@ -160,8 +161,7 @@ struct ModelConfig;
 /// model.token_pooling, L = model.attention_dim, model.dropout).
 /// Throws std::invalid_argument for an unknown name or a shape the encoder
 /// cannot take.
-std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model,
-                                                  const std::vector<int64_t>& instance_shape,
+std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, const std::vector<int64_t>& instance_shape,
                                                   int64_t vocabulary_size = 0);
 
 }  // namespace abmil

@@ -9,16 +9,17 @@ namespace abmil {
 MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape,
                            int64_t vocabulary_size)
     : pooling_name(config.pooling) {
-  if (config.classifier != "linear") throw std::invalid_argument("unknown model.classifier '" + config.classifier + "'");
+  if (config.classifier != "linear")
+    throw std::invalid_argument("unknown model.classifier '" + config.classifier + "'");
   encoder = register_module("encoder", make_encoder(config, instance_shape, vocabulary_size));
   const int64_t M = encoder->embedding_dim();
   if (!is_instance_level(config.pooling))
-    pooling = register_module("pooling", make_pooling(config.pooling, M, config.attention_dim, config.attention_dropout));
+    pooling =
+        register_module("pooling", make_pooling(config.pooling, M, config.attention_dim, config.attention_dropout));
   classifier = register_module("classifier", torch::nn::Linear(M, 1));
 }
 
-MilOutput MilModelImpl::forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index,
-                                           int64_t num_bags) {
+MilOutput MilModelImpl::forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
   MilOutput out;
   if (pooling) {
     PoolingOutput p = pooling->forward(H, bag_index, num_bags);

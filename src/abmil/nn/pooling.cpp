@@ -24,14 +24,12 @@ torch::Tensor AttentionPoolingImpl::scores(const torch::Tensor& H) {
   return w->forward(torch::tanh(V->forward(H))).squeeze(1);
 }
 
-PoolingOutput AttentionPoolingImpl::forward(const torch::Tensor& H, const torch::Tensor& bag_index,
-                                            int64_t num_bags) {
+PoolingOutput AttentionPoolingImpl::forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
   PoolingOutput out;
-  out.attention_logits = scores(H);                                          // [N]
+  out.attention_logits = scores(H);                                            // [N]
   out.attention = segment_softmax(out.attention_logits, bag_index, num_bags);  // [N]
-  const torch::Tensor a = options.dropout() > 0 && is_training()
-                              ? torch::dropout(out.attention, options.dropout(), true)
-                              : out.attention;
+  const torch::Tensor a =
+      options.dropout() > 0 && is_training() ? torch::dropout(out.attention, options.dropout(), true) : out.attention;
   out.z = segment_sum(a.unsqueeze(1) * H, bag_index, num_bags);  // [B, M]
   return out;
 }
@@ -45,9 +43,7 @@ torch::Tensor GatedAttentionPoolingImpl::scores(const torch::Tensor& H) {
   return w->forward(torch::tanh(V->forward(H)) * torch::sigmoid(U->forward(H))).squeeze(1);
 }
 
-bool is_instance_level(const std::string& pooling) {
-  return pooling == "instance_max" || pooling == "instance_mean";
-}
+bool is_instance_level(const std::string& pooling) { return pooling == "instance_max" || pooling == "instance_mean"; }
 
 torch::Tensor pool_instance_logits(const torch::Tensor& s, const torch::Tensor& bag_index, int64_t num_bags,
                                    const std::string& mode) {
@@ -61,8 +57,8 @@ torch::Tensor pool_instance_logits(const torch::Tensor& s, const torch::Tensor& 
   throw std::invalid_argument("pool_instance_logits: unknown mode '" + mode + "'");
 }
 
-std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim,
-                                             int64_t attention_dim, double attention_dropout) {
+std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim, int64_t attention_dim,
+                                             double attention_dropout) {
   if (pooling == "mean") return MeanPooling().ptr();
   if (pooling == "max") return MaxPooling().ptr();
   const auto options = AttentionPoolingOptions(embedding_dim).attention_dim(attention_dim).dropout(attention_dropout);

@@ -111,7 +111,7 @@ bool is_instance_level(const std::string& pooling);
 /// gated_attention) for embeddings of size M, attention size L and (attention
 /// poolings) dropout on the weights. Throws std::invalid_argument for any
 /// other name.
-std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim,
-                                             int64_t attention_dim, double attention_dropout = 0.0);
+std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim, int64_t attention_dim,
+                                             double attention_dropout = 0.0);
 
 }  // namespace abmil

@@ -13,9 +13,8 @@ namespace {
 /// The element loop of FusedAdam::step on [begin, end). Returns true when a
 /// gradient element there is NaN or infinite (an OR reduction that keeps the
 /// loop vectorised).
-bool adam_update(
-    float* p, const float* grad, float* m, float* v, int64_t begin, int64_t end, float wd, float b1, float b2,
-    float one_minus_b1, float one_minus_b2, float eps, float sqrt_bc2, float neg_step) {
+bool adam_update(float* p, const float* grad, float* m, float* v, int64_t begin, int64_t end, float wd, float b1,
+                 float b2, float one_minus_b1, float one_minus_b2, float eps, float sqrt_bc2, float neg_step) {
   int nonfinite = 0;
   for (int64_t j = begin; j < end; ++j) {
     nonfinite |= !(std::fabs(grad[j]) <= std::numeric_limits<float>::max());

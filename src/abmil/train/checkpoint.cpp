@@ -95,10 +95,19 @@ std::string encode_checkpoint(const TrainState& s) {
   for (size_t i = 0; i < s.history.size(); ++i) {
     const EpochLog& e = s.history[i];
     const ClassificationMetrics& m = e.metrics;
-    const double row[kHistoryColumns] = {static_cast<double>(e.epoch), e.loss, m.accuracy, m.error, m.precision,
-                                         m.recall, m.f1, m.auc, static_cast<double>(m.counts.tp),
-                                         static_cast<double>(m.counts.fp), static_cast<double>(m.counts.tn),
-                                         static_cast<double>(m.counts.fn), e.seconds};
+    const double row[kHistoryColumns] = {static_cast<double>(e.epoch),
+                                         e.loss,
+                                         m.accuracy,
+                                         m.error,
+                                         m.precision,
+                                         m.recall,
+                                         m.f1,
+                                         m.auc,
+                                         static_cast<double>(m.counts.tp),
+                                         static_cast<double>(m.counts.fp),
+                                         static_cast<double>(m.counts.tn),
+                                         static_cast<double>(m.counts.fn),
+                                         e.seconds};
     for (int c = 0; c < kHistoryColumns; ++c) h[static_cast<int64_t>(i)][c] = row[c];
     splits += e.split + "\n";
   }

@@ -37,18 +37,18 @@ class CheckpointError : public std::runtime_error {
 /// both random number generators (bag order and LibTorch's CPU generator,
 /// which drives dropout) and the epoch log.
 struct TrainState {
-  int64_t epoch = 0;                     ///< epochs finished
+  int64_t epoch = 0;                                           ///< epochs finished
   double best_loss = std::numeric_limits<double>::infinity();  ///< monitored loss of best_epoch, nats
   int64_t best_epoch = 0;
   int64_t epochs_without_improvement = 0;
-  double train_seconds = 0;              ///< wall time of the finished epochs
-  std::vector<EpochLog> history;         ///< metrics.csv rows so far
-  std::string order_rng;                 ///< std::mt19937_64 state (operator<< text)
-  torch::Tensor torch_rng;               ///< LibTorch default CPU generator state (uint8)
-  std::vector<torch::Tensor> weights;    ///< model parameters, then buffers (Module order)
-  std::vector<torch::Tensor> best_weights;  ///< the same, at best_epoch
+  double train_seconds = 0;                        ///< wall time of the finished epochs
+  std::vector<EpochLog> history;                   ///< metrics.csv rows so far
+  std::string order_rng;                           ///< std::mt19937_64 state (operator<< text)
+  torch::Tensor torch_rng;                         ///< LibTorch default CPU generator state (uint8)
+  std::vector<torch::Tensor> weights;              ///< model parameters, then buffers (Module order)
+  std::vector<torch::Tensor> best_weights;         ///< the same, at best_epoch
   std::vector<torch::Tensor> exp_avg, exp_avg_sq;  ///< Adam m and v, one per parameter
-  int64_t adam_steps = 0;                ///< Adam's t
+  int64_t adam_steps = 0;                          ///< Adam's t
 };
 
 /// The bytes of a checkpoint file holding `state` (format above).

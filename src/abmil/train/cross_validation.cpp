@@ -222,8 +222,9 @@ void run_folds_here(const Config& config, const CvSource& source, const std::vec
 /// Reads every fold's result back and writes folds.csv.
 std::vector<FoldResult> collect_folds(const fs::path& run_dir, const std::vector<Fold>& folds) {
   std::vector<FoldResult> results;
-  std::string csv = "repeat,fold,train_bags,validation_bags,test_bags,best_epoch,epochs_run,loss,accuracy,error,"
-                    "precision,recall,f1,auc,seconds\n";
+  std::string csv =
+      "repeat,fold,train_bags,validation_bags,test_bags,best_epoch,epochs_run,loss,accuracy,error,"
+      "precision,recall,f1,auc,seconds\n";
   for (const Fold& f : folds) {
     std::ifstream in(fold_file(run_dir, f));
     if (!in) throw std::runtime_error(fold_file(run_dir, f).string() + ": fold result missing");
@@ -260,15 +261,17 @@ std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& 
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() == 1) throw std::runtime_error("cv worker: the parent process is gone");
   }
-  const int64_t threads = std::max<int64_t>(
-      1, (config.runtime.threads > 0 ? config.runtime.threads : std::thread::hardware_concurrency()) /
-             std::max<int64_t>(1, is_worker ? jobs : 1));
+  const int64_t threads =
+      std::max<int64_t>(1, (config.runtime.threads > 0 ? config.runtime.threads : std::thread::hardware_concurrency()) /
+                               std::max<int64_t>(1, is_worker ? jobs : 1));
   configure_runtime(jobs > 1 && !is_worker ? 1 : threads, config.runtime.flush_denormal);
 
-  const CvSource source = data_kind(config.data.kind).load_cv(config.data, static_cast<uint64_t>(config.experiment.seed));
+  const CvSource source =
+      data_kind(config.data.kind).load_cv(config.data, static_cast<uint64_t>(config.experiment.seed));
   const std::vector<Fold> folds = cv_folds(config, source);
   const fs::path run_dir = cv_run_dir(config, is_worker, resume);
-  if (!is_worker) log << source.summary << "\n" << cv_start_line(config, run_dir, folds.size(), jobs, resume) << std::flush;
+  if (!is_worker)
+    log << source.summary << "\n" << cv_start_line(config, run_dir, folds.size(), jobs, resume) << std::flush;
 
   if (!is_worker && jobs > 1)
     run_workers(exe, run_dir, jobs);
@@ -284,9 +287,9 @@ std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& 
     log << fmt::format("{:<10} mean {:.4f}  std {:.4f}  sem {:.4f}  (n = {})\n", name, s.mean, s.std, s.sem, s.n);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  write_file_atomic(run_dir / "cv_run.json",
-                    nlohmann::json({{"seconds_total", seconds}, {"folds", results.size()}, {"jobs", jobs}}).dump(2) +
-                        "\n");
+  write_file_atomic(
+      run_dir / "cv_run.json",
+      nlohmann::json({{"seconds_total", seconds}, {"folds", results.size()}, {"jobs", jobs}}).dump(2) + "\n");
   write_file_atomic(run_dir / "cv_summary.json", j.dump(2) + "\n");
   log << fmt::format("{} folds in {:.1f} s; run directory {}\n", results.size(), seconds, run_dir.string());
   return summary;

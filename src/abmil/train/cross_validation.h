@@ -22,7 +22,7 @@ struct FoldResult {
   int64_t repeat = 0, fold = 0;
   int64_t train_bags = 0, validation_bags = 0, test_bags = 0;
   int64_t best_epoch = 0, epochs_run = 0;
-  double loss = 0;     ///< mean test bag loss, nats
+  double loss = 0;  ///< mean test bag loss, nats
   ClassificationMetrics metrics;
   double seconds = 0;  ///< wall time of the fold
 };
@@ -67,10 +67,9 @@ std::map<std::string, MetricSummary> summarize(const std::vector<FoldResult>& fo
 /// RUN/config.yaml --worker i/jobs --output RUN`), each with threads/jobs
 /// threads. `worker` >= 0 runs only the folds f with f % jobs == worker and
 /// writes no summary; a worker gets SIGTERM when its parent process dies
-/// (prctl PR_SET_PDEATHSIG), so killing `abmil cv` stops its workers too. With `resume` the run directory config.output.dir must
-/// hold the same resolved config.yaml; its finished folds are kept. Throws as
-/// run_train does, and std::runtime_error when a worker fails or the config
-/// to resume differs.
+/// (prctl PR_SET_PDEATHSIG), so killing `abmil cv` stops its workers too. With `resume` the run directory
+/// config.output.dir must hold the same resolved config.yaml; its finished folds are kept. Throws as run_train does,
+/// and std::runtime_error when a worker fails or the config to resume differs.
 std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& log, int64_t jobs = 1,
                                             int64_t worker = -1, const std::string& exe = "", bool resume = false);
 

@@ -25,9 +25,7 @@ EarlyStopping::Verdict EarlyStopping::observe(int64_t epoch, double loss) {
   return Verdict::no_improvement;
 }
 
-bool EarlyStopping::should_stop() const {
-  return patience_ > 0 && state_.epochs_without_improvement >= patience_;
-}
+bool EarlyStopping::should_stop() const { return patience_ > 0 && state_.epochs_without_improvement >= patience_; }
 
 int64_t EarlyStopping::kept_epoch(int64_t last_epoch) const {
   return state_.best_epoch == 0 ? last_epoch : state_.best_epoch;

@@ -12,8 +12,8 @@ namespace abmil {
 /// What EarlyStopping remembers between epochs (saved in checkpoints).
 struct EarlyStoppingState {
   double best_loss = std::numeric_limits<double>::infinity();  ///< monitored loss of best_epoch, nats
-  int64_t best_epoch = 0;                 ///< 0 = no epoch monitored yet
-  int64_t epochs_without_improvement = 0;  ///< monitored epochs since best_epoch
+  int64_t best_epoch = 0;                                      ///< 0 = no epoch monitored yet
+  int64_t epochs_without_improvement = 0;                      ///< monitored epochs since best_epoch
 };
 
 /// Decides after each epoch whether it is the new best and whether to stop.

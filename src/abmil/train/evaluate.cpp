@@ -23,8 +23,8 @@ nlohmann::json metrics_json(const ClassificationMetrics& m, double loss) {
           {"confusion", {{"tp", m.counts.tp}, {"fp", m.counts.fp}, {"tn", m.counts.tn}, {"fn", m.counts.fn}}}};
 }
 
-SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config,
-                                   c10::Device device, const std::filesystem::path& dir, const std::string& stem) {
+SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config, c10::Device device,
+                                   const std::filesystem::path& dir, const std::string& stem) {
   const auto t0 = std::chrono::steady_clock::now();
   BagPredictions p = predict(model, split, config.eval.max_instances_per_pass, device);
   SplitEvaluation e;

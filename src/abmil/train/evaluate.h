@@ -39,8 +39,8 @@ struct SplitEvaluation {
 /// computes bag metrics at eval.threshold, the instance AUC and the top-k
 /// (eval.top_k) instance precision/recall. Throws std::runtime_error naming
 /// the file on an I/O error.
-SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config,
-                                   c10::Device device, const std::filesystem::path& dir, const std::string& stem);
+SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config, c10::Device device,
+                                   const std::filesystem::path& dir, const std::string& stem);
 
 /// Creates the run directory of `config` (create_run_dir with output.dir and
 /// experiment.name) and writes its resolved config.yaml there first.

@@ -24,9 +24,7 @@ namespace abmil {
 
 namespace {
 
-bool want_progress(const std::string& mode) {
-  return mode == "always" || (mode == "auto" && ::isatty(STDERR_FILENO));
-}
+bool want_progress(const std::string& mode) { return mode == "always" || (mode == "auto" && ::isatty(STDERR_FILENO)); }
 
 std::string epoch_line(const EpochLog& t, const EpochLog* v, int64_t epochs) {
   std::string line = fmt::format("epoch {:>3}/{}  train loss {:.4f} acc {:.3f} auc {:.3f}", t.epoch, epochs, t.loss,
@@ -88,9 +86,12 @@ std::string run_metrics_json(const SplitEvaluation& test, const TrainResult& tra
                              double total_seconds) {
   nlohmann::json j;
   j["test"] = test.json;
-  j["training"] = {{"best_epoch", trained.best_epoch}, {"epochs_run", trained.epochs_run},
-                   {"stopped_early", trained.stopped_early}, {"seconds", trained.train_seconds},
-                   {"threads", threads}, {"flush_denormal", subnormals_flushed()}};
+  j["training"] = {{"best_epoch", trained.best_epoch},
+                   {"epochs_run", trained.epochs_run},
+                   {"stopped_early", trained.stopped_early},
+                   {"seconds", trained.train_seconds},
+                   {"threads", threads},
+                   {"flush_denormal", subnormals_flushed()}};
   j["seconds_total"] = total_seconds;
   return j.dump(2) + "\n";
 }
@@ -144,7 +145,8 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const Co
   const Config trained = load_config((run_dir / "config.yaml").string());
   const std::filesystem::path checkpoint = run_dir / "checkpoints" / "best.pt";
   if (!std::filesystem::is_regular_file(checkpoint))
-    throw std::runtime_error(checkpoint.string() + ": no checkpoint (was the run trained with output.save_checkpoint?)");
+    throw std::runtime_error(checkpoint.string() +
+                             ": no checkpoint (was the run trained with output.save_checkpoint?)");
   configure_runtime(data_config.runtime.threads, data_config.runtime.flush_denormal);
   const torch::Device device = pick_device(data_config.runtime.device);
   const DataKindInfo& kind = data_kind(data_config.data.kind);

@@ -14,9 +14,9 @@ struct Config;
 /// What a finished training run reports.
 struct RunSummary {
   std::filesystem::path run_dir;
-  ClassificationMetrics test;   ///< test-split metrics of the restored best weights
-  double test_loss = 0;         ///< mean negative Bernoulli log-likelihood, nats
-  double instance_auc = 0;      ///< attention AUC over instances of positive test bags (NaN without attention)
+  ClassificationMetrics test;  ///< test-split metrics of the restored best weights
+  double test_loss = 0;        ///< mean negative Bernoulli log-likelihood, nats
+  double instance_auc = 0;     ///< attention AUC over instances of positive test bags (NaN without attention)
   int64_t best_epoch = 0, epochs_run = 0;
   double train_seconds = 0, total_seconds = 0;
 };

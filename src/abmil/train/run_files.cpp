@@ -51,15 +51,16 @@ std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
       const int64_t row = split.offsets[b] + k;
       const int y = k < static_cast<int64_t>(bag.instance_labels.size()) ? bag.instance_labels[k] : -1;
       out += fmt::format("{},{},{},{},{},{},{},{},{:.8g}\n", bag.id, k, bag.source_indices[k],
-                         y < 0 ? std::string() : std::to_string(y), cell(a, row), cell(s, row), cell(q, row),
-                         bag.label, p.probabilities[b]);
+                         y < 0 ? std::string() : std::to_string(y), cell(a, row), cell(s, row), cell(q, row), bag.label,
+                         p.probabilities[b]);
     }
   }
   return out;
 }
 
 std::string token_attention_csv(const BagSplit& split, const BagPredictions& p) {
-  if (!p.inner_attention.defined()) throw std::invalid_argument("token_attention_csv: the model has no inner attention");
+  if (!p.inner_attention.defined())
+    throw std::invalid_argument("token_attention_csv: the model has no inner attention");
   const torch::Tensor w = p.inner_attention.to(torch::kCPU, torch::kDouble).contiguous();
   const torch::Tensor ids = split.instances.to(torch::kLong).contiguous();
   const int64_t T = w.size(1);

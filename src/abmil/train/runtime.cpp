@@ -19,9 +19,8 @@ int configure_runtime(int64_t threads, bool flush_denormal) {
       threads > 0 ? static_cast<int>(threads) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
   // And on every intra-op thread already running (one chunk per thread).
-  at::parallel_for(0, n, 1, [flush_denormal](int64_t, int64_t) {
-    at::globalContext().setFlushDenormal(flush_denormal);
-  });
+  at::parallel_for(0, n, 1,
+                   [flush_denormal](int64_t, int64_t) { at::globalContext().setFlushDenormal(flush_denormal); });
   return n;
 }
 

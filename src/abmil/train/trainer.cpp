@@ -25,9 +25,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 std::vector<double> to_vector(const torch::Tensor& t) {
   torch::Tensor c = t.to(torch::kCPU, torch::kDouble).contiguous();
@@ -56,8 +54,8 @@ std::vector<std::vector<int64_t>> pooling_groups(const BagSplit& split, int64_t 
 /// distinct source instance is encoded once (make_split copies row
 /// source_indices[k], so equal sources hold equal data), in forward passes of
 /// at most `chunk` instances (every instance when !deduplicate).
-EncoderOutput encode_bags(MilModel& model, const BagSplit& split, const std::vector<int64_t>& positions,
-                          int64_t chunk, torch::Device device, bool deduplicate) {
+EncoderOutput encode_bags(MilModel& model, const BagSplit& split, const std::vector<int64_t>& positions, int64_t chunk,
+                          torch::Device device, bool deduplicate) {
   std::vector<int64_t> rows, inverse;  // rows: one split row per distinct source; inverse: instance -> rows slot
   std::unordered_map<int64_t, int64_t> slot_of_source;
   for (int64_t p : positions) {
@@ -72,7 +70,8 @@ EncoderOutput encode_bags(MilModel& model, const BagSplit& split, const std::vec
   const torch::Tensor row_index = torch::tensor(rows, torch::kLong);
   std::vector<torch::Tensor> parts, inner_parts;
   for (int64_t begin = 0; begin < row_index.size(0); begin += chunk) {
-    const torch::Tensor x = split.instances.index_select(0, row_index.narrow(0, begin, std::min(chunk, row_index.size(0) - begin)));
+    const torch::Tensor x =
+        split.instances.index_select(0, row_index.narrow(0, begin, std::min(chunk, row_index.size(0) - begin)));
     EncoderOutput e = model->encoder->encode(model_input(split, x).to(device));
     parts.push_back(e.H);
     if (e.inner_attention.defined()) inner_parts.push_back(e.inner_attention);
@@ -137,8 +136,7 @@ void draw_progress(int64_t epoch, int64_t done, int64_t total, double seconds) {
 
 }  // namespace
 
-BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, torch::Device device,
-                       bool deduplicate) {
+BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, torch::Device device, bool deduplicate) {
   torch::NoGradGuard no_grad;
   model->eval();
   BagPredictions out;
@@ -269,8 +267,7 @@ void restore_train_state(MilModel& model, FusedAdam& optimizer, std::mt19937_64&
 
 /// Copies the model, Adam and both random number generators into `state`
 /// (its epoch, log and early-stopping fields are the caller's).
-void capture_train_state(MilModel& model, FusedAdam& optimizer, const std::mt19937_64& order_rng,
-                         TrainState& state) {
+void capture_train_state(MilModel& model, FusedAdam& optimizer, const std::mt19937_64& order_rng, TrainState& state) {
   std::ostringstream rng_text;
   rng_text << order_rng;
   state.order_rng = rng_text.str();
@@ -308,8 +305,8 @@ double train_step(MilModel& model, FusedAdam& optimizer, const EpochContext& c, 
   torch::Tensor loss = torch::binary_cross_entropy_with_logits(out.bag_logits, batch.labels.to(c.device));
   const double loss_value = loss.item<double>();
   if (!std::isfinite(loss_value))
-    throw TrainingDiverged(fmt::format("training diverged: non-finite loss ({}) at epoch {}, step {} of {}",
-                                       loss_value, epoch, step, steps));
+    throw TrainingDiverged(fmt::format("training diverged: non-finite loss ({}) at epoch {}, step {} of {}", loss_value,
+                                       epoch, step, steps));
   loss.backward();
   if (!optimizer.step())
     throw TrainingDiverged(
@@ -406,8 +403,10 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
     }
   }
   // No monitored epoch (the run ended within the warm-up): keep the last weights.
-  if (state.best_epoch == 0) state.best_epoch = stopping.kept_epoch(state.epoch);
-  else restore(*model, state.best_weights);
+  if (state.best_epoch == 0)
+    state.best_epoch = stopping.kept_epoch(state.epoch);
+  else
+    restore(*model, state.best_weights);
   TrainResult result;
   result.history = state.history;
   result.epochs_run = state.epoch;

@@ -41,25 +41,25 @@ constexpr int64_t kPoolingGroupInstances = 32768;
 /// then each group of bags is pooled whole. The result equals the
 /// one-bag-at-a-time computation, however large a bag is. With
 /// `deduplicate` false every instance is encoded, repeats included.
-BagPredictions predict(MilModel& model, const BagSplit& split, int64_t max_instances_per_pass,
-                       torch::Device device, bool deduplicate = true);
+BagPredictions predict(MilModel& model, const BagSplit& split, int64_t max_instances_per_pass, torch::Device device,
+                       bool deduplicate = true);
 
 /// One row of metrics.csv: one epoch and one split.
 struct EpochLog {
-  int64_t epoch = 0;     ///< 1-based
-  std::string split;     ///< train | validation | test
-  double loss = 0;       ///< mean bag loss, nats
+  int64_t epoch = 0;  ///< 1-based
+  std::string split;  ///< train | validation | test
+  double loss = 0;    ///< mean bag loss, nats
   ClassificationMetrics metrics;
-  double seconds = 0;    ///< wall time of this split's pass
+  double seconds = 0;  ///< wall time of this split's pass
 };
 
 /// What fit() did.
 struct TrainResult {
   std::vector<EpochLog> history;
-  int64_t best_epoch = 0;       ///< epoch whose weights were restored
+  int64_t best_epoch = 0;  ///< epoch whose weights were restored
   int64_t epochs_run = 0;
   bool stopped_early = false;
-  double train_seconds = 0;     ///< wall time of all epochs, validation included
+  double train_seconds = 0;  ///< wall time of all epochs, validation included
 };
 
 /// Called after every epoch with that epoch's train and validation rows.
@@ -80,12 +80,12 @@ class TrainingDiverged : public std::runtime_error {
 
 /// How fit() reports and where it starts.
 struct FitOptions {
-  EpochCallback on_epoch;            ///< after every epoch
+  EpochCallback on_epoch;  ///< after every epoch
   /// After each epoch that sets a new best monitored loss and every
   /// train.checkpoint_every epochs (not after the last epoch of the run).
   CheckpointCallback on_checkpoint;
   const TrainState* resume = nullptr;  ///< go on from this state (a checkpoint) instead of epoch 0
-  bool show_progress = false;        ///< progress bar on stderr
+  bool show_progress = false;          ///< progress bar on stderr
 };
 
 /// Trains `model` on `data.train` with Adam (config.train.optimizer), B =

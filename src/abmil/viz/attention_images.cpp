@@ -19,8 +19,10 @@ constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
 cv::Mat to_bgr(const cv::Mat& image) {
   cv::Mat bgr;
-  if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
-  else bgr = image.clone();
+  if (image.channels() == 1)
+    cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
+  else
+    bgr = image.clone();
   return bgr;
 }
 
@@ -92,9 +94,9 @@ cv::Mat bag_strip(const std::vector<InstanceTile>& tiles, const std::string& tit
   for (size_t i = 0; i < tiles.size(); ++i) {
     const InstanceTile& t = tiles[i];
     const int x = gap + static_cast<int>(i) * (cell_w + gap), y = title_h;
-    const cv::Scalar frame = t.weight >= 0 ? cv::Scalar(weight_colour(t.weight)[0], weight_colour(t.weight)[1],
-                                                        weight_colour(t.weight)[2])
-                                           : kGray;
+    const cv::Scalar frame =
+        t.weight >= 0 ? cv::Scalar(weight_colour(t.weight)[0], weight_colour(t.weight)[1], weight_colour(t.weight)[2])
+                      : kGray;
     cv::rectangle(out, cv::Rect(x, y, tile_w + 2 * border, tile_h + 2 * border), frame, cv::FILLED);
     cv::Mat big;
     cv::resize(to_bgr(t.image), big, {t.image.cols * scale, t.image.rows * scale}, 0, 0, cv::INTER_NEAREST);
@@ -107,11 +109,11 @@ cv::Mat bag_strip(const std::vector<InstanceTile>& tiles, const std::string& tit
   return out;
 }
 
-cv::Mat heatmap_overlay(const cv::Mat& image, const std::vector<cv::Rect>& patches,
-                        const std::vector<double>& weights, double alpha) {
+cv::Mat heatmap_overlay(const cv::Mat& image, const std::vector<cv::Rect>& patches, const std::vector<double>& weights,
+                        double alpha) {
   if (patches.size() != weights.size())
-    throw std::invalid_argument(fmt::format("heatmap_overlay: {} patches but {} weights", patches.size(),
-                                            weights.size()));
+    throw std::invalid_argument(
+        fmt::format("heatmap_overlay: {} patches but {} weights", patches.size(), weights.size()));
   cv::Mat out = to_bgr(image);
   cv::Mat colour = out.clone();
   const std::vector<double> scaled = minmax_rescale(weights);
@@ -129,16 +131,15 @@ cv::Mat heatmap_overlay(const cv::Mat& image, const std::vector<cv::Rect>& patch
 
 cv::Mat top_k_montage(const std::vector<cv::Mat>& patches, const std::vector<double>& weights, int k, int scale) {
   if (patches.size() != weights.size())
-    throw std::invalid_argument(fmt::format("top_k_montage: {} patches but {} weights", patches.size(),
-                                            weights.size()));
+    throw std::invalid_argument(
+        fmt::format("top_k_montage: {} patches but {} weights", patches.size(), weights.size()));
   std::vector<size_t> order(patches.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return weights[a] > weights[b]; });
   order.resize(std::min<size_t>(order.size(), static_cast<size_t>(std::max(0, k))));
   std::vector<InstanceTile> tiles;
   for (size_t i : order) tiles.push_back({patches[i], weights[i], -1});
-  return bag_strip(tiles, fmt::format("top {} of {} patches by attention weight", order.size(), patches.size()),
-                   scale);
+  return bag_strip(tiles, fmt::format("top {} of {} patches by attention weight", order.size(), patches.size()), scale);
 }
 
 cv::Mat stack_vertically(const std::vector<cv::Mat>& images, const std::string& heading, int gap) {
@@ -160,8 +161,7 @@ cv::Mat stack_vertically(const std::vector<cv::Mat>& images, const std::string& 
 
 void write_png(const std::filesystem::path& path, const cv::Mat& image) {
   std::vector<uint8_t> bytes;
-  if (!cv::imencode(".png", image, bytes))
-    throw std::runtime_error(path.string() + ": cannot encode PNG");
+  if (!cv::imencode(".png", image, bytes)) throw std::runtime_error(path.string() + ": cannot encode PNG");
   write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
 }
 

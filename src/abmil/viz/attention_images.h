@@ -22,9 +22,9 @@ std::vector<double> minmax_rescale(const std::vector<double>& weights);
 
 /// One instance picture with what is known of it.
 struct InstanceTile {
-  cv::Mat image;        ///< 8-bit, 1 or 3 channels
-  double weight = -1;   ///< attention weight a_k; < 0 when the model has none
-  int label = -1;       ///< instance label y_k; -1 when unknown
+  cv::Mat image;       ///< 8-bit, 1 or 3 channels
+  double weight = -1;  ///< attention weight a_k; < 0 when the model has none
+  int label = -1;      ///< instance label y_k; -1 when unknown
 };
 
 /// A bag as one strip: every tile scaled by `scale` (nearest neighbour), a
@@ -37,13 +37,12 @@ cv::Mat bag_strip(const std::vector<InstanceTile>& tiles, const std::string& tit
 /// weights are min-max rescaled (minmax_rescale), coloured with
 /// weight_colour and blended into each patch rectangle with `alpha`.
 /// Throws std::invalid_argument if patches and weights differ in count.
-cv::Mat heatmap_overlay(const cv::Mat& image, const std::vector<cv::Rect>& patches,
-                        const std::vector<double>& weights, double alpha = 0.5);
+cv::Mat heatmap_overlay(const cv::Mat& image, const std::vector<cv::Rect>& patches, const std::vector<double>& weights,
+                        double alpha = 0.5);
 
 /// The `k` highest-weighted patches side by side (highest first), each
 /// scaled by `scale` with its weight under it.
-cv::Mat top_k_montage(const std::vector<cv::Mat>& patches, const std::vector<double>& weights, int k,
-                      int scale = 2);
+cv::Mat top_k_montage(const std::vector<cv::Mat>& patches, const std::vector<double>& weights, int k, int scale = 2);
 
 /// `images` stacked top to bottom on white with `gap` pixels between them,
 /// `heading` (when not empty) as a text row on top.

@@ -187,8 +187,7 @@ RunData read_run(const fs::path& dir) {
   const fs::path pictures = dir / "visualize";
   if (fs::is_directory(pictures))
     for (const auto& entry : fs::directory_iterator(pictures))
-      if (entry.is_regular_file() && entry.path().extension() == ".png")
-        d.pictures.push_back(entry.path());
+      if (entry.is_regular_file() && entry.path().extension() == ".png") d.pictures.push_back(entry.path());
   std::sort(d.pictures.begin(), d.pictures.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
   return d;
@@ -198,33 +197,26 @@ RunData read_run(const fs::path& dir) {
 std::string summary_section(const RunData& d) {
   const fs::path mj = d.dir / "metrics.json";
   std::string cards = card("Run", html_escape(d.name));
-  if (auto v = json_number_member(d.training, "best_epoch", mj))
-    cards += card("Best epoch", fmt::format("{}", *v));
+  if (auto v = json_number_member(d.training, "best_epoch", mj)) cards += card("Best epoch", fmt::format("{}", *v));
   if (auto v = json_number_member(d.training, "epochs_run", mj)) {
     std::string run = fmt::format("{}", *v);
     if (d.training->contains("stopped_early") && (*d.training)["stopped_early"].is_boolean())
       run += (*d.training)["stopped_early"].get<bool>() ? " (stopped early)" : "";
     cards += card("Epochs run", run);
   }
-  if (auto v = json_number_member(d.training, "seconds", mj))
-    cards += card("Training seconds", format_metric(*v));
-  if (auto v = json_number_member(&d.metrics, "seconds_total", mj))
-    cards += card("Total seconds", format_metric(*v));
-  if (auto v = json_number_member(d.training, "threads", mj))
-    cards += card("Threads", fmt::format("{}", *v));
-  if (d.test && d.test->contains("bags"))
-    cards += card("Test bags", format_json((*d.test)["bags"]));
+  if (auto v = json_number_member(d.training, "seconds", mj)) cards += card("Training seconds", format_metric(*v));
+  if (auto v = json_number_member(&d.metrics, "seconds_total", mj)) cards += card("Total seconds", format_metric(*v));
+  if (auto v = json_number_member(d.training, "threads", mj)) cards += card("Threads", fmt::format("{}", *v));
+  if (d.test && d.test->contains("bags")) cards += card("Test bags", format_json((*d.test)["bags"]));
   if (d.test && d.test->contains("auc")) cards += card("Test AUC", format_json((*d.test)["auc"]));
-  if (d.test && d.test->contains("accuracy"))
-    cards += card("Test accuracy", format_json((*d.test)["accuracy"]));
+  if (d.test && d.test->contains("accuracy")) cards += card("Test accuracy", format_json((*d.test)["accuracy"]));
   return section("summary", "Summary", "<dl class=\"cards\">\n" + cards + "</dl>\n");
 }
 
 // Table of every scalar in metrics.json's "test" object, known metrics first.
 std::string metrics_section(const RunData& d) {
   if (d.test == nullptr || d.test->empty())
-    return section("metrics", "Test metrics",
-                   "<p class=\"note\">metrics.json has no test metrics.</p>\n");
+    return section("metrics", "Test metrics", "<p class=\"note\">metrics.json has no test metrics.</p>\n");
   std::string rows;
   std::vector<std::string> shown;
   for (const auto& [key, label] : metric_names())
@@ -234,10 +226,9 @@ std::string metrics_section(const RunData& d) {
       shown.push_back(key);
     }
   for (const auto& [key, value] : d.test->items())
-    if (key != "confusion" && std::find(shown.begin(), shown.end(), key) == shown.end() &&
-        !value.is_object() && !value.is_array())
-      rows += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td></tr>\n", html_escape(key),
-                          format_json(value));
+    if (key != "confusion" && std::find(shown.begin(), shown.end(), key) == shown.end() && !value.is_object() &&
+        !value.is_array())
+      rows += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td></tr>\n", html_escape(key), format_json(value));
   return section("metrics", "Test metrics",
                  "<p class=\"note\">The test bags, scored with the weights of the best epoch.</p>\n"
                  "<table>\n" +
@@ -245,8 +236,7 @@ std::string metrics_section(const RunData& d) {
 }
 
 // The column `value` of every metrics.csv row, as points of an epoch chart.
-std::vector<EpochPoint> epoch_points(const std::vector<MetricsCsvRow>& rows,
-                                     double MetricsCsvRow::*value) {
+std::vector<EpochPoint> epoch_points(const std::vector<MetricsCsvRow>& rows, double MetricsCsvRow::*value) {
   std::vector<EpochPoint> points;
   for (const MetricsCsvRow& r : rows) points.push_back({r.epoch, r.split, r.*value});
   return points;
@@ -255,15 +245,12 @@ std::vector<EpochPoint> epoch_points(const std::vector<MetricsCsvRow>& rows,
 // Loss and AUC per epoch, train and validation.
 std::string curves_section(const RunData& d) {
   if (!d.epochs || d.epochs->empty())
-    return section("curves", "Training curves",
-                   "<p class=\"note\">No metrics.csv rows to plot.</p>\n");
+    return section("curves", "Training curves", "<p class=\"note\">No metrics.csv rows to plot.</p>\n");
   const auto best = json_number_member(d.training, "best_epoch", d.dir / "metrics.json");
   return section("curves", "Training curves",
                  "<div class=\"charts\">\n" +
-                     epoch_chart(epoch_points(*d.epochs, &MetricsCsvRow::loss),
-                                 "Loss per epoch", "loss", false, best) +
-                     epoch_chart(epoch_points(*d.epochs, &MetricsCsvRow::auc), "AUC per epoch",
-                                 "ROC AUC", true, best) +
+                     epoch_chart(epoch_points(*d.epochs, &MetricsCsvRow::loss), "Loss per epoch", "loss", false, best) +
+                     epoch_chart(epoch_points(*d.epochs, &MetricsCsvRow::auc), "AUC per epoch", "ROC AUC", true, best) +
                      "</div>\n");
 }
 
@@ -283,8 +270,7 @@ std::string roc_section(const RunData& d) {
     }
   const std::vector<RocPoint> points = roc_curve(scores, labels);
   if (points.empty())
-    return section("roc", "ROC curve",
-                   "<p class=\"note\">The test bags hold only one class: no ROC curve.</p>\n");
+    return section("roc", "ROC curve", "<p class=\"note\">The test bags hold only one class: no ROC curve.</p>\n");
   return section("roc", "ROC curve",
                  roc_chart(points, roc_auc(scores, labels), d.bags->size()) +
                      fmt::format("<p class=\"note\">From the bag scores in {}; equal scores form "
@@ -325,14 +311,13 @@ std::string attention_section(const RunData& d) {
   std::string rows;
   for (const char* key : {"instance_auc", "instance_precision_at_k", "instance_recall_at_k", "k"})
     if (d.test && d.test->contains(key)) {
-      const auto it = std::find_if(metric_names().begin(), metric_names().end(),
-                                   [&](const auto& n) { return n.first == key; });
-      rows += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td></tr>\n",
-                          html_escape(it->second), format_json((*d.test)[key]));
+      const auto it =
+          std::find_if(metric_names().begin(), metric_names().end(), [&](const auto& n) { return n.first == key; });
+      rows += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td></tr>\n", html_escape(it->second),
+                          format_json((*d.test)[key]));
     }
-  std::string body = rows.empty()
-                         ? "<p class=\"note\">metrics.json has no instance-level figures.</p>\n"
-                         : "<table>\n" + rows + "</table>\n";
+  std::string body = rows.empty() ? "<p class=\"note\">metrics.json has no instance-level figures.</p>\n"
+                                  : "<table>\n" + rows + "</table>\n";
   if (d.weights && !(d.weights->positive.empty() && d.weights->negative.empty())) {
     const auto mean = [](const std::vector<double>& v) {
       double s = 0;
@@ -346,8 +331,7 @@ std::string attention_section(const RunData& d) {
                 "{}.</p>\n",
                 format_metric(mean(d.weights->positive)), format_metric(mean(d.weights->negative)));
   } else {
-    body +=
-        "<p class=\"note\">No attention weights with instance labels in attention/test.csv.</p>\n";
+    body += "<p class=\"note\">No attention weights with instance labels in attention/test.csv.</p>\n";
   }
   return section("attention", "Attention", body);
 }
@@ -371,13 +355,12 @@ std::string pictures_section(const RunData& d) {
 
 // The resolved config, verbatim (after a note when the config loader rejected it).
 std::string config_section(const RunData& d) {
-  if (!d.config)
-    return section("config", "Config", "<p class=\"note\">No config.yaml in the run.</p>\n");
-  const std::string note =
-      d.config_error ? fmt::format("<p class=\"note\">config.yaml does not load ({}); the report "
-                                   "uses the folder name and the default threshold.</p>\n",
-                                   html_escape(*d.config_error))
-                     : "";
+  if (!d.config) return section("config", "Config", "<p class=\"note\">No config.yaml in the run.</p>\n");
+  const std::string note = d.config_error ? fmt::format(
+                                                "<p class=\"note\">config.yaml does not load ({}); the report "
+                                                "uses the folder name and the default threshold.</p>\n",
+                                                html_escape(*d.config_error))
+                                          : "";
   return section("config", "Config", note + "<pre>" + html_escape(*d.config) + "</pre>\n");
 }
 

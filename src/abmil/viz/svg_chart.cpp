@@ -23,8 +23,7 @@ constexpr const char* kNegativeColor = "#64748b";
 Axis unit_axis() { return nice_axis(0, 1); }
 
 // The points of `split` in `points`, sorted by epoch.
-std::vector<std::pair<double, double>> split_series(const std::vector<EpochPoint>& points,
-                                                    const std::string& split) {
+std::vector<std::pair<double, double>> split_series(const std::vector<EpochPoint>& points, const std::string& split) {
   std::vector<std::pair<double, double>> xy;
   for (const EpochPoint& e : points)
     if (e.split == split) xy.emplace_back(e.epoch, e.value);
@@ -60,8 +59,7 @@ std::pair<double, double> finite_range(const std::vector<double>& values) {
   return {lo, hi};
 }
 
-std::string svg_open(const Plot& p, const std::string& title, const std::string& x_label,
-                     const std::string& y_label) {
+std::string svg_open(const Plot& p, const std::string& title, const std::string& x_label, const std::string& y_label) {
   std::string s = fmt::format(
       "<svg class=\"chart\" viewBox=\"0 0 {0} {1}\" width=\"{0}\" height=\"{1}\" role=\"img\" "
       "aria-label=\"{2}\">\n<text x=\"{3}\" y=\"20\" class=\"title\">{2}</text>\n",
@@ -82,18 +80,16 @@ std::string svg_open(const Plot& p, const std::string& title, const std::string&
       "<text x=\"{4:.1f}\" y=\"{5:.1f}\" text-anchor=\"middle\" class=\"label\">{6}</text>\n"
       "<text transform=\"translate(16 {7:.1f}) rotate(-90)\" text-anchor=\"middle\" "
       "class=\"label\">{8}</text>\n",
-      x0, y1, x1 - x0, y0 - y1, (x0 + x1) / 2, p.height - 8, html_escape(x_label), (y0 + y1) / 2,
-      html_escape(y_label));
+      x0, y1, x1 - x0, y0 - y1, (x0 + x1) / 2, p.height - 8, html_escape(x_label), (y0 + y1) / 2, html_escape(y_label));
   return s;
 }
 
-std::string svg_line(const Plot& p, const std::vector<std::pair<double, double>>& points,
-                     const std::string& color, bool markers) {
+std::string svg_line(const Plot& p, const std::vector<std::pair<double, double>>& points, const std::string& color,
+                     bool markers) {
   std::string s, run;
   const auto flush = [&] {
     if (!run.empty())
-      s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n",
-                       run, color);
+      s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", run, color);
     run.clear();
   };
   for (const auto& [x, y] : points) {
@@ -103,8 +99,7 @@ std::string svg_line(const Plot& p, const std::vector<std::pair<double, double>>
     }
     run += fmt::format("{}{:.1f},{:.1f}", run.empty() ? "" : " ", p.px(x), p.py(y));
     if (markers)
-      s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.2\" fill=\"{}\"/>\n", p.px(x),
-                       p.py(y), color);
+      s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.2\" fill=\"{}\"/>\n", p.px(x), p.py(y), color);
   }
   flush();
   return s;
@@ -117,16 +112,15 @@ std::string svg_legend(const Plot& p, const std::vector<LegendEntry>& entries) {
     s += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
         "stroke-width=\"{4}\"{5}/><text x=\"{6:.1f}\" y=\"{7:.1f}\">{8}</text>\n",
-        x, p.top - 14, x + 18, e.color, e.dashed ? 1.5 : 3,
-        e.dashed ? " stroke-dasharray=\"3 3\"" : "", x + 24, p.top - 10, html_escape(e.label));
+        x, p.top - 14, x + 18, e.color, e.dashed ? 1.5 : 3, e.dashed ? " stroke-dasharray=\"3 3\"" : "", x + 24,
+        p.top - 10, html_escape(e.label));
     x += 24 + 6.6 * static_cast<double>(e.label.size()) + 20;
   }
   return s;
 }
 
-std::string epoch_chart(const std::vector<EpochPoint>& points, const std::string& title,
-                        const std::string& y_label, bool unit_range,
-                        std::optional<double> best_epoch) {
+std::string epoch_chart(const std::vector<EpochPoint>& points, const std::string& title, const std::string& y_label,
+                        bool unit_range, std::optional<double> best_epoch) {
   std::vector<double> epochs, values;
   for (const EpochPoint& e : points)
     if (e.split == "train" || e.split == "validation") {
@@ -141,9 +135,8 @@ std::string epoch_chart(const std::vector<EpochPoint>& points, const std::string
   std::string s = svg_open(p, title, "epoch", y_label);
   const bool show_best = best_epoch && *best_epoch >= p.x.lo && *best_epoch <= p.x.hi;
   if (show_best)
-    s += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"best\"/>\n",
-        p.px(*best_epoch), p.py(p.y.lo), p.py(p.y.hi));
+    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"best\"/>\n",
+                     p.px(*best_epoch), p.py(p.y.lo), p.py(p.y.hi));
   std::vector<LegendEntry> legend;
   for (const auto& [split, color] : {std::pair<std::string, std::string>{"train", kTrainColor},
                                      std::pair<std::string, std::string>{"validation", kValidationColor}}) {
@@ -183,9 +176,8 @@ std::string roc_chart(const std::vector<RocPoint>& points, double auc, size_t ba
   p.y = unit_axis();
   std::string s = svg_open(p, fmt::format("ROC of {} test bags (AUC {})", bags, format_metric(auc)),
                            "false positive rate", "true positive rate");
-  s += fmt::format(
-      "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" class=\"diagonal\"/>\n",
-      p.px(0), p.py(0), p.px(1), p.py(1));
+  s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" class=\"diagonal\"/>\n", p.px(0),
+                   p.py(0), p.px(1), p.py(1));
   std::vector<std::pair<double, double>> xy;
   for (const RocPoint& r : points) xy.emplace_back(r.fpr, r.tpr);
   s += svg_line(p, xy, kTrainColor, false);
@@ -203,8 +195,7 @@ std::vector<double> histogram(const std::vector<double>& values, size_t bins, do
   return counts;
 }
 
-std::string weight_histogram(const std::vector<double>& positive,
-                             const std::vector<double>& negative) {
+std::string weight_histogram(const std::vector<double>& positive, const std::vector<double>& negative) {
   constexpr size_t kBins = 20;
   std::vector<double> all = positive;
   all.insert(all.end(), negative.begin(), negative.end());
@@ -214,20 +205,17 @@ std::string weight_histogram(const std::vector<double>& positive,
   const double bin_width = (p.x.hi - p.x.lo) / kBins;
   const std::vector<double> pos = histogram(positive, kBins, p.x.hi);
   const std::vector<double> neg = histogram(negative, kBins, p.x.hi);
-  p.y = nice_axis(0, std::max(*std::max_element(pos.begin(), pos.end()),
-                              *std::max_element(neg.begin(), neg.end())));
-  std::string s = svg_open(p, "Attention weights of test instances by instance label",
-                           "attention weight", "fraction of instances");
+  p.y = nice_axis(0, std::max(*std::max_element(pos.begin(), pos.end()), *std::max_element(neg.begin(), neg.end())));
+  std::string s =
+      svg_open(p, "Attention weights of test instances by instance label", "attention weight", "fraction of instances");
   for (size_t b = 0; b < kBins; ++b) {
     const double x0 = p.px(bin_width * static_cast<double>(b));
     const double half = (p.px(bin_width * static_cast<double>(b + 1)) - x0) / 2;
-    for (const auto& [frac, offset, color] :
-         {std::tuple<double, double, const char*>{pos[b], 0.0, kPositiveColor},
-          std::tuple<double, double, const char*>{neg[b], half, kNegativeColor}}) {
+    for (const auto& [frac, offset, color] : {std::tuple<double, double, const char*>{pos[b], 0.0, kPositiveColor},
+                                              std::tuple<double, double, const char*>{neg[b], half, kNegativeColor}}) {
       if (frac <= 0) continue;
-      s += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>\n",
-          x0 + offset + 0.5, p.py(frac), std::max(0.5, half - 1), p.py(0) - p.py(frac), color);
+      s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>\n",
+                       x0 + offset + 0.5, p.py(frac), std::max(0.5, half - 1), p.py(0) - p.py(frac), color);
     }
   }
   s += svg_legend(p, {{fmt::format("label 1 ({} instances)", positive.size()), kPositiveColor},

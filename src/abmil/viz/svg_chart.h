@@ -39,22 +39,19 @@ struct Plot {
   /// SVG x coordinate of the data value `v` on the x axis.
   double px(double v) const { return left + (v - x.lo) / (x.hi - x.lo) * (width - left - right); }
   /// SVG y coordinate of the data value `v` on the y axis.
-  double py(double v) const {
-    return height - bottom - (v - y.lo) / (y.hi - y.lo) * (height - top - bottom);
-  }
+  double py(double v) const { return height - bottom - (v - y.lo) / (y.hi - y.lo) * (height - top - bottom); }
 };
 
 /// The opening `<svg>` element of `p` (width x height user units) with the title (plain text,
 /// escaped here) at the top left, horizontal grid lines and labels at the y ticks, tick marks and
 /// labels at the x ticks, the plot frame and both axis labels (plain text). The caller appends the
 /// data and closes the element with `</svg>`.
-std::string svg_open(const Plot& p, const std::string& title, const std::string& x_label,
-                     const std::string& y_label);
+std::string svg_open(const Plot& p, const std::string& title, const std::string& x_label, const std::string& y_label);
 
 /// Polylines (stroke `color`, a CSS color, width 2) through `points` (data units, in the order
 /// given), broken wherever x or y is not finite; with `markers`, a dot (radius 2.2) at each point.
-std::string svg_line(const Plot& p, const std::vector<std::pair<double, double>>& points,
-                     const std::string& color, bool markers);
+std::string svg_line(const Plot& p, const std::vector<std::pair<double, double>>& points, const std::string& color,
+                     bool markers);
 
 /// One legend entry: label (plain text) and line color, dashed for reference lines.
 struct LegendEntry {
@@ -78,9 +75,8 @@ struct EpochPoint {
 /// validation (orange), sorted by epoch, with dot markers up to 60 points; a dashed vertical line
 /// at `best_epoch` when it lies inside the x axis. `unit_range` fixes the y axis to [0, 1] (for
 /// AUC); otherwise it covers 0 and the largest finite value. `title` and `y_label` are plain text.
-std::string epoch_chart(const std::vector<EpochPoint>& points, const std::string& title,
-                        const std::string& y_label, bool unit_range,
-                        std::optional<double> best_epoch);
+std::string epoch_chart(const std::vector<EpochPoint>& points, const std::string& title, const std::string& y_label,
+                        bool unit_range, std::optional<double> best_epoch);
 
 /// A point of a ROC curve: false and true positive rate, both in [0, 1].
 struct RocPoint {
@@ -103,7 +99,6 @@ std::vector<double> histogram(const std::vector<double>& values, size_t bins, do
 /// Histogram chart (620 x 320, 20 bins over [0, largest weight]) of the attention weights of
 /// label-1 instances (`positive`, red) against label-0 instances (`negative`, grey), bars side by
 /// side per bin, each class as fractions of its own instances.
-std::string weight_histogram(const std::vector<double>& positive,
-                             const std::vector<double>& negative);
+std::string weight_histogram(const std::vector<double>& positive, const std::vector<double>& negative);
 
 }  // namespace abmil

@@ -52,9 +52,10 @@ std::string text_document_html(const TextDocument& doc, const TextLimits& limits
       const int64_t kept = kept_tokens(sentence, limits);
       const std::vector<double>* tw = weights.tokens.empty() ? nullptr : &weights.tokens[k];
       if (tw && static_cast<int64_t>(tw->size()) != kept)
-        throw std::invalid_argument(fmt::format("text_document_html: {} token weights for the {} kept tokens of "
-                                                "sentence {} of '{}'",
-                                                tw->size(), kept, instances[k].sentence, doc.name));
+        throw std::invalid_argument(
+            fmt::format("text_document_html: {} token weights for the {} kept tokens of "
+                        "sentence {} of '{}'",
+                        tw->size(), kept, instances[k].sentence, doc.name));
       const double token_top = tw ? largest_of(*tw) : 0.0;
       std::string line;
       for (int64_t t = 0; t < kept; ++t) {

@@ -53,9 +53,8 @@ std::map<int64_t, BagRecord> read_attention_csv(const std::filesystem::path& pat
   if (t.header != header) throw std::runtime_error(path.string() + ":1: unexpected header");
   const size_t bag_id = t.column("bag_id"), instance_index = t.column("instance_index"),
                source_index = t.column("source_index"), instance_label = t.column("instance_label"),
-               attention_weight = t.column("attention_weight"),
-               instance_probability = t.column("instance_probability"), bag_label = t.column("bag_label"),
-               bag_probability = t.column("bag_probability");
+               attention_weight = t.column("attention_weight"), instance_probability = t.column("instance_probability"),
+               bag_label = t.column("bag_label"), bag_probability = t.column("bag_probability");
   std::map<int64_t, BagRecord> bags;
   has_attention = false;
   for (size_t row = 0; row < t.rows.size(); ++row) {
@@ -134,9 +133,10 @@ std::vector<std::filesystem::path> visualize_images(const std::filesystem::path&
                       std::equal(bag.source_indices.begin(), bag.source_indices.end(), r.instances.begin(),
                                  [](int64_t s, const InstanceRecord& x) { return s == x.source_index; });
     if (!same)
-      throw std::runtime_error(fmt::format("{}: bag {} does not match the patches of {} (was the data or the tiling "
-                                           "changed?)",
-                                           file_of.at(id).string(), id, data.image_paths[id]));
+      throw std::runtime_error(
+          fmt::format("{}: bag {} does not match the patches of {} (was the data or the tiling "
+                      "changed?)",
+                      file_of.at(id).string(), id, data.image_paths[id]));
     const cv::Mat image = cv::imread(data.image_paths[id], cv::IMREAD_COLOR);
     if (image.empty()) throw std::runtime_error(data.image_paths[id] + ": cannot decode the image");
     std::vector<cv::Rect> rects;
@@ -157,9 +157,10 @@ std::vector<std::filesystem::path> visualize_images(const std::filesystem::path&
     write_png(written.back(), stack_vertically({heatmap_overlay(image, rects, weights, options.alpha)}, heading));
     written.push_back(dir / fmt::format("{}_top{}.png", stem, options.montage_k));
     // Rescaled like the overlay, so the border colours use the whole colormap.
-    write_png(written.back(),
-              stack_vertically({top_k_montage(patches, minmax_rescale(weights), static_cast<int>(options.montage_k), 3)},
-                               stem + ": weights min-max rescaled within the image"));
+    write_png(
+        written.back(),
+        stack_vertically({top_k_montage(patches, minmax_rescale(weights), static_cast<int>(options.montage_k), 3)},
+                         stem + ": weights min-max rescaled within the image"));
   }
   log << fmt::format("wrote {} pictures ({} images) under {}\n", written.size(), records.size(), dir.string());
   return written;
@@ -273,8 +274,8 @@ std::map<int64_t, int64_t> match_test_bags(const BagSplit& test, const std::map<
 
 }  // namespace
 
-std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
-                                                 const VisualizeOptions& options, std::ostream& log) {
+std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir, const VisualizeOptions& options,
+                                                 std::ostream& log) {
   const Config cfg = load_config((run_dir / "config.yaml").string());
   switch (data_kind(cfg.data.kind).view) {
     case InstanceView::image_overlays:
@@ -301,7 +302,8 @@ std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& ru
     const BagRecord& r = records.at(id);
     std::vector<InstanceTile> tiles;
     for (int64_t k = 0; k < test.bags[b].size(); ++k)
-      tiles.push_back({instance_image(test, test.offsets[b] + k, cfg.data), r.instances[k].weight, r.instances[k].label});
+      tiles.push_back(
+          {instance_image(test, test.offsets[b] + k, cfg.data), r.instances[k].weight, r.instances[k].label});
     const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
     return bag_strip(tiles, fmt::format("bag {}  label {}  P(positive) {:.3f}  {}  ({})", id, r.label, r.probability,
                                         correct ? "correct" : "WRONG", what));

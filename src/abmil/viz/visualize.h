@@ -43,7 +43,7 @@ struct VisualizeOptions {
 /// (one row per document: label, probability, correct or not). Throws
 /// std::runtime_error naming the file when a bag does not match the
 /// re-read documents.
-std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir,
-                                                 const VisualizeOptions& options, std::ostream& log);
+std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir, const VisualizeOptions& options,
+                                                 std::ostream& log);
 
 }  // namespace abmil
