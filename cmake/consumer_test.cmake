@@ -3,7 +3,9 @@
 # SOURCE_DIR/tests/consumer against it (-DCMAKE_PREFIX_PATH), runs the program
 # and checks its output. WORK_DIR is a fixed folder, emptied first, so that
 # ccache (LAUNCHER, when the build uses it) finds the consumer's object again.
-# -D BUILD_DIR= SOURCE_DIR= WORK_DIR= GENERATOR= CXX_COMPILER= [LAUNCHER=]
+# LINKER_FLAGS: the build's CMAKE_EXE_LINKER_FLAGS, so that a consumer of a
+# sanitized build (scripts/sanitize.sh) links the sanitizer runtimes too.
+# -D BUILD_DIR= SOURCE_DIR= WORK_DIR= GENERATOR= CXX_COMPILER= [LAUNCHER=] [LINKER_FLAGS=]
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "consumer_test.cmake: -D${var}= missing")
@@ -26,8 +28,13 @@ set(launcher)
 if(LAUNCHER)
   set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
 endif()
+set(linker_flags)
+if(LINKER_FLAGS)
+  set(linker_flags "-DCMAKE_EXE_LINKER_FLAGS=${LINKER_FLAGS}")
+endif()
 step("configure" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${build} -G ${GENERATOR}
-     -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix} ${launcher})
+     -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix} ${launcher}
+     ${linker_flags})
 string(REGEX MATCH "abmil [0-9.]+ from [^\n]*" found "${step_output}")
 message(STATUS "${found}")
 if(NOT found MATCHES "from ${prefix}/")
