@@ -131,6 +131,24 @@ TEST(CrossValidation, CliRunsFoldsInParallelAndResumes) {
   EXPECT_EQ(run("cv --resume run --set cv.folds=5").code, 2);  // no overrides to a resumed run
 }
 
+TEST(CrossValidation, ResumesARunStartedWithoutOutput) {
+  // a run started without --output lives in runs/NAME, and its config.yaml
+  // has no output.dir; `cv --resume runs/NAME` must still take it
+  abmil_test::TempDir tmp_dir("cv_resume_default_dir");
+  const fs::path& tmp = tmp_dir.path;
+  write_cv_config(tmp, "{epochs: 3, bags_per_step: 4}", "{folds: 2, repeats: 1}", "{progress: never}");
+  auto run = [&](const std::string& args) { return abmil_test::run_abmil(args, tmp, tmp / "log.txt"); };
+  const auto first = run("cv cv.yaml");
+  ASSERT_EQ(first.code, 0) << first.output;
+  const fs::path run_dir = tmp / "runs/synthetic";
+  ASSERT_TRUE(fs::exists(run_dir / "cv_summary.json"));
+  fs::remove(run_dir / "folds/r0_f1.json");
+  const auto resumed = run("cv --resume runs/synthetic");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_TRUE(fs::exists(run_dir / "folds/r0_f1.json"));
+  EXPECT_TRUE(fs::exists(run_dir / "cv_summary.json"));
+}
+
 namespace {
 
 /// Pids of running processes whose command line contains `needle`.

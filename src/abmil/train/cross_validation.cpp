@@ -171,8 +171,8 @@ std::map<std::string, MetricSummary> summarize(const std::vector<FoldResult>& fo
 namespace {
 
 /// The run directory of a cv run: a new one (config.yaml written), the
-/// --output of a run to resume (its config.yaml must equal `config`'s; its
-/// summary is removed), or a worker's --output as it is.
+/// --output of a run to resume (its config.yaml must equal `config`'s but for
+/// output.dir; its summary is removed), or a worker's --output as it is.
 fs::path cv_run_dir(const Config& config, bool is_worker, bool resume) {
   if (!is_worker && !resume) return start_run_dir(config);
   const fs::path run_dir = config.output.dir;
@@ -180,7 +180,11 @@ fs::path cv_run_dir(const Config& config, bool is_worker, bool resume) {
   const fs::path saved = run_dir / "config.yaml";
   if (!fs::is_regular_file(saved))
     throw std::runtime_error(saved.string() + ": nothing to resume (no config.yaml in --output)");
-  if (read_file(saved) != config_to_yaml(config))
+  // output.dir is where the run was started from (often empty: runs/NAME), not
+  // part of what it computes; only the rest must match.
+  Config started = load_config(saved);
+  started.output.dir = config.output.dir;
+  if (config_to_yaml(started) != config_to_yaml(config))
     throw std::runtime_error(saved.string() + ": the config differs from the one the run was started with");
   fs::remove(run_dir / "cv_summary.json");
   return run_dir;
