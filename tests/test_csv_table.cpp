@@ -156,7 +156,7 @@ TEST_F(CsvTableTest, QuotedCellsOnlyWhenAskedFor) {
 class VisualizeAttentionCsv : public CsvTableTest {
  protected:
   const std::string header_ =
-      "bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,"
+      "bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,"
       "instance_probability,bag_label,bag_probability\n";
 
   void SetUp() override {
@@ -182,15 +182,15 @@ TEST_F(VisualizeAttentionCsv, MissingFile) {
 }
 
 TEST_F(VisualizeAttentionCsv, MalformedFilesNameFileAndLine) {
-  EXPECT_EQ(visualize_error("bag_id,instance_index\n0,0\n"), "P:1: unexpected header");
-  EXPECT_EQ(visualize_error(header_ + "0,0,5,1,0.5,,,1,0.9\n0,2,6,0,0.5,,,1,0.9\n"),
+  EXPECT_EQ(visualize_error("bag_id,instance_index\n0,0\n"),
+            "P:1: unexpected header (written by another abmil version?)");
+  EXPECT_EQ(visualize_error(header_ + "0,a,0,5,1,0.5,,,1,0.9\n0,a,2,6,0,0.5,,,1,0.9\n"),
             "P:3: instance_index out of order");
-  EXPECT_EQ(visualize_error(header_ + "0,0,5,1,0.5,,,1\n"), "P:2: expected 9 cells, found 8");
-  EXPECT_EQ(visualize_error(header_ + "x,0,5,1,0.5,,,1,0.9\n"), "P:2: 'x' is not an integer (column 'bag_id')");
-  EXPECT_EQ(visualize_error(header_ + "0,0,5,1,abc,,,1,0.9\n"),
+  EXPECT_EQ(visualize_error(header_ + "0,a,0,5,1,0.5,,,1\n"), "P:2: expected 10 cells, found 9");
+  EXPECT_EQ(visualize_error(header_ + "x,a,0,5,1,0.5,,,1,0.9\n"), "P:2: 'x' is not an integer (column 'bag_id')");
+  EXPECT_EQ(visualize_error(header_ + "0,a,0,5,1,abc,,,1,0.9\n"),
             "P:2: 'abc' is not a number (column 'attention_weight')");
-  EXPECT_EQ(visualize_error(header_ + "0,0,5,1,0.5,,,,0.9\n"), "P:2: empty bag_label");
-  EXPECT_EQ(visualize_error(header_ + "0,0,5,1,0.5,,,1,\n"), "P:2: empty bag_probability");
+  EXPECT_EQ(visualize_error(header_ + "0,\"a,\"\"b\",0,5,1,0.5,,,1,\n"), "P:2: empty bag_probability");
 }
 
 }  // namespace

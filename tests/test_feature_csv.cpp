@@ -103,7 +103,7 @@ TEST_F(FeatureCsv, EmptyFile) {
 TEST_F(FeatureCsv, BadHeader) {
   EXPECT_EQ(error_of("id,y,f1\n1,0,2\n"), "P:1: header must start with bag_id,label (got 'id,y')");
   EXPECT_EQ(error_of("label,bag_id,f1\n"), "P:1: header must start with bag_id,label (got 'label,bag_id')");
-  EXPECT_EQ(error_of("bag_id\n"), "P:1: header must start with bag_id,label (got 'bag_id')");
+  EXPECT_EQ(error_of("bag_id\n"), "P:1: header has no feature column (expected bag_id,label,f1,...)");
   EXPECT_EQ(error_of("\nbag_id,label,f1\n1,0,2\n"), "P:1: header must start with bag_id,label (got '')");
   EXPECT_EQ(error_of("bag_id,label\n1,0\n"), "P:1: header has no feature column (expected bag_id,label,f1,...)");
 }
@@ -142,7 +142,7 @@ TEST_F(FeatureCsv, BadNumbers) {
 TEST_F(FeatureCsv, BadLabelAndBagId) {
   const std::string head = "bag_id,label,f1\n1,0,1\n";
   EXPECT_EQ(error_of(head + "1,2,1\n"), "P:3: label must be 0 or 1 (got '2')");
-  EXPECT_EQ(error_of(head + "1,,1\n"), "P:3: label must be 0 or 1 (got '')");
+  EXPECT_EQ(error_of(head + "1,,1\n"), "P:3: bag '1' has label (none) here but 0 on line 2");
   EXPECT_EQ(error_of(head + "1,yes,1\n"), "P:3: label must be 0 or 1 (got 'yes')");
   EXPECT_EQ(error_of(head + " ,0,1\n"), "P:3: empty bag_id");
 }

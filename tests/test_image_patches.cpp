@@ -245,11 +245,10 @@ TEST(ImagePatches, ListAndImageErrorsNameTheFile) {
     return error_of<abmil::DataError>([&] { abmil::load_image_patch_bags(d); });
   };
   const std::string l = (dir / "l.csv").string();
-  EXPECT_EQ(load("file,kind\nimg/im0.png,0\n"), l + ":1: no column 'label' in the header");
   EXPECT_EQ(load("name,label\nimg/im0.png,0\n"), l + ":1: no column 'path' (or 'file') in the header");
   EXPECT_EQ(load("path,label\n"), l + ": no images listed");
   EXPECT_EQ(error_of<abmil::DataError>([&] { abmil::read_image_list((dir / "none.csv").string()); }),
-            (dir / "none.csv").string() + ": no such image list (data.path)");
+            (dir / "none.csv").string() + ": no such image list or folder (data.path)");
   EXPECT_EQ(load("path,label\nimg/im0.png,2\n"), l + ":2: '2' is not a 0/1 label (column 'label')");
   EXPECT_EQ(load("path,label\nimg/im0.png,0\n./img/im0.png,1\n"), l + ":3: image './img/im0.png' is listed twice");
   EXPECT_EQ(load("path,label\nimg/nope.png,0\n"),

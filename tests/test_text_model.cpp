@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "abmil/config/config.h"
@@ -170,7 +171,8 @@ TEST(TextEncoder, RejectsBadInput) {
   EXPECT_THROW(TextEncoder(TextEncoderOptions(1)), std::invalid_argument);
   ModelConfig m = text_model("mean", "mean");
   EXPECT_EQ(error_of<std::invalid_argument>([&] { MilModel(m, std::vector<int64_t>{5}); }),
-            "model.encoder text needs token-id instances and a vocabulary (data.kind text_bags)");
+            "model.encoder text needs token-id instances and a vocabulary (data.kind text_bags); encoders that fit "
+            "these instances: mlp");
   m.encoder = "mlp";
   EXPECT_EQ(error_of<std::invalid_argument>([&] { MilModel(m, std::vector<int64_t>{5}, int64_t{10}); }),
             "model.encoder mlp cannot take token ids (data.kind text_bags needs model.encoder text)");
@@ -358,14 +360,26 @@ TEST(TextModel, TrainSavesTheVocabularyAndPredictUsesIt) {
   EXPECT_TRUE(fs::is_regular_file(s.run_dir / "attention" / "test.csv"));
   EXPECT_FALSE(fs::exists(s.run_dir / "attention" / "test_tokens.csv"));  // mean token pooling: no token weights
 
-  // predict on the same documents with the saved vocabulary: the same test predictions.
-  const fs::path out = run_predict(s.run_dir, cfg, (tmp.path / "predicted").string(), log);
-  EXPECT_EQ(read_text(out / "predictions" / "test.csv"), read_text(s.run_dir / "predictions" / "test.csv"));
-  EXPECT_NE(log.str().find("vocabulary " + std::to_string(vocab.size()) + " ids given (the trained model's)"),
-            std::string::npos)
-      << log.str();
+  // predict every document of the corpus with the saved vocabulary: each
+  // test row of the run comes back as it was (bag ids are document positions)
+  const fs::path out = run_predict(s.run_dir, cfg.data.path, {}, (tmp.path / "predicted").string(), log);
+  const std::string predicted = read_text(out / "predictions" / "test.csv");
+  const CsvTable all = read_csv(out / "predictions" / "test.csv", true);
+  const CsvTable test = read_csv(s.run_dir / "predictions" / "test.csv", true);
+  std::map<std::string, size_t> row_of;
+  for (size_t r = 0; r < all.rows.size(); ++r) row_of[all.rows[r][0]] = r;
+  EXPECT_EQ(all.rows.size(), 48u);  // every document, not only the run's test split
+  ASSERT_GE(test.rows.size(), 3u);
+  for (size_t r = 0; r < test.rows.size(); ++r) {
+    const size_t p = row_of.at(test.rows[r][0]);
+    EXPECT_EQ(all.rows[p][1], test.rows[r][1]);  // bag_name: the document's path
+    EXPECT_EQ(all.rows[p][2], test.rows[r][2]);  // bag_label
+    // pooled in other groups of bags, so equal up to float rounding
+    EXPECT_NEAR(all.number(p, 3), test.number(r, 3), 1e-6 + 1e-4 * test.number(r, 3)) << test.rows[r][1];
+  }
+  EXPECT_NE(predicted.find(",pos/cv001_x.txt,1,"), std::string::npos) << predicted;
   fs::remove(s.run_dir / "vocabulary.txt");
-  EXPECT_EQ(error_of<std::runtime_error>([&] { run_predict(s.run_dir, cfg, "", log); }),
+  EXPECT_EQ(error_of<std::runtime_error>([&] { run_predict(s.run_dir, cfg.data.path, {}, "", log); }),
             (s.run_dir / "vocabulary.txt").string() + ": missing (a text_bags run saves its vocabulary there)");
 }
 

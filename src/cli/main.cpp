@@ -1,9 +1,10 @@
-// The `abmil` command: train | cv | predict | visualize | report | config.
+// The `abmil` command: train | cv | predict | visualize | report | config | init.
 // One function declares each subcommand's options (with their help text,
 // declared once) and one runs it; the work lives in the library.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -18,6 +19,10 @@
 #include "abmil/viz/visualize.h"
 
 namespace fs = std::filesystem;
+
+namespace abmil_cli {
+const std::vector<std::pair<std::string, std::string>>& starter_configs();  // generated starters.cpp
+}
 
 namespace {
 
@@ -96,11 +101,12 @@ std::function<int()> setup_train(CLI::App& app, ConfigArgs& a) {
             ? abmil::run_train(a.load(), std::cout)
             : abmil::run_train(abmil::load_config(saved_config(a.resume_dir, "train")), std::cout, a.resume_dir);
     const auto& m = s.test;
+    const auto num = [](double x) { return std::isnan(x) ? std::string("n/a") : fmt::format("{:.4f}", x); };
     std::cout << fmt::format(
-        "test: loss {:.4f}  accuracy {:.4f}  error {:.4f}  precision {:.4f}  recall {:.4f}  f1 {:.4f}  auc {:.4f}  "
-        "instance_auc {:.4f}\nbest epoch {} of {}, training {:.1f} s, total {:.1f} s\nrun directory: {}\n",
-        s.test_loss, m.accuracy, m.error, m.precision, m.recall, m.f1, m.auc, s.instance_auc, s.best_epoch,
-        s.epochs_run, s.train_seconds, s.total_seconds, s.run_dir.string());
+        "test: loss {}  accuracy {}  error {}  precision {}  recall {}  f1 {}  auc {}  "
+        "instance_auc {}\nbest epoch {} of {}, training {:.1f} s, total {:.1f} s\nrun directory: {}\n",
+        num(s.test_loss), num(m.accuracy), num(m.error), num(m.precision), num(m.recall), num(m.f1), num(m.auc),
+        num(s.instance_auc), s.best_epoch, s.epochs_run, s.train_seconds, s.total_seconds, s.run_dir.string());
     return 0;
   };
 }
@@ -179,13 +185,19 @@ std::function<int()> setup_predict(CLI::App& app, ToolArgs& a) {
       app.add_subcommand("predict", "Predictions and attention for new bags with a trained run, no training");
   cmd->add_option("run_dir", a.run_dir, "Run directory of `abmil train` (its config.yaml and checkpoints/best.pt)")
       ->required();
-  add_config_options(cmd, a.config, "Config whose data section gives the bags (its test split is predicted)",
-                     "Output folder; default RUN_DIR/predict");
-  a.config.config->required();
+  add_config_options(cmd, a.config,
+                     "The bags to score: a feature CSV, an image list or folder, a text folder or list, of the kind "
+                     "the run was trained on (labels optional), or a config file whose data section names them",
+                     "Output folder (must not exist or be empty); default RUN_DIR/predict, or predict-2, ... if taken");
+  a.config.config->required()->type_name("INPUT");
+  cmd->footer(
+      "Every bag of INPUT is scored with the run's preprocessing (feature statistics, pixel normalisation, "
+      "vocabulary);\npredictions/test.csv and attention/test.csv name each bag by its own id (bag_name); "
+      "metrics.json has bag metrics\nwhen every bag has a label. `abmil visualize` works on the output folder.");
   return [cmd, &a] {
     if (!*cmd) return -1;
-    const auto out = abmil::run_predict(a.run_dir, abmil::load_config(a.config.config_path, a.config.overrides),
-                                        a.config.output_dir, std::cout);
+    const auto out =
+        abmil::run_predict(a.run_dir, a.config.config_path, a.config.overrides, a.config.output_dir, std::cout);
     std::cout << "output: " << out.string() << "\n";
     return 0;
   };
@@ -236,6 +248,40 @@ std::function<int()> setup_config(CLI::App& app, ConfigArgs& a) {
   };
 }
 
+// ---- init --------------------------------------------------------------------
+
+struct InitArgs {
+  std::string kind, dir = ".";
+};
+
+/// The starters of configs/examples/ (generated starters.cpp).
+std::vector<std::string> starter_kinds() {
+  std::vector<std::string> kinds;
+  for (const auto& [kind, text] : abmil_cli::starter_configs()) kinds.push_back(kind);
+  return kinds;
+}
+
+std::function<int()> setup_init(CLI::App& app, InitArgs& a) {
+  CLI::App* cmd = app.add_subcommand("init", "Write a commented starter config for your own data (DIR/KIND.yaml)");
+  cmd->add_option("kind", a.kind, "Data kind of the starter")->required()->check(CLI::IsMember(starter_kinds()));
+  cmd->add_option("dir", a.dir, "Folder to write KIND.yaml into, next to your data (default: the current folder)");
+  cmd->footer(
+      "The starter names its data with a path relative to itself (bags.csv, images.csv, documents/): put it "
+      "next to\nyour data, edit data.path, then `abmil train DIR/KIND.yaml`. An existing file is not overwritten.");
+  return [cmd, &a] {
+    if (!*cmd) return -1;
+    for (const auto& [kind, text] : abmil_cli::starter_configs()) {
+      if (kind != a.kind) continue;
+      const fs::path out = fs::path(a.dir) / (kind + ".yaml");
+      if (fs::exists(out)) throw UsageError(out.string() + ": exists; not overwritten (remove it or choose another DIR)");
+      abmil::write_file_atomic(out, text);
+      std::cout << "wrote " << out.string() << ": edit data.path, then `abmil train " << out.string() << "`\n";
+      return 0;
+    }
+    throw UsageError("init: no starter for " + a.kind);  // unreachable: checked by IsMember
+  };
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -245,9 +291,11 @@ int main(int argc, char** argv) {
   ConfigArgs train_args, config_args;
   CvArgs cv_args;
   ToolArgs tool_args;
-  const std::vector<std::function<int()>> commands = {setup_train(app, train_args),  setup_cv(app, cv_args),
-                                                      setup_predict(app, tool_args), setup_visualize(app, tool_args),
-                                                      setup_report(app, tool_args),  setup_config(app, config_args)};
+  InitArgs init_args;
+  const std::vector<std::function<int()>> commands = {
+      setup_train(app, train_args),  setup_cv(app, cv_args),         setup_predict(app, tool_args),
+      setup_visualize(app, tool_args), setup_report(app, tool_args), setup_config(app, config_args),
+      setup_init(app, init_args)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -109,15 +109,19 @@ Rule one_of(std::vector<std::string> choices) {
 /// YAML writer opens each section once).
 template <class V>
 void visit_schema(Config& c, V& v) {
-  v("experiment.name", c.experiment.name, any(), "run name, used for the run directory");
+  v("experiment.name", c.experiment.name, any(),
+    "run name, used for the run directory and the report; default: the config file's name without .yaml");
   v("experiment.seed", c.experiment.seed, at_least(0), "seed of every random draw (bags, init, order)");
 
   v("data.kind", c.data.kind, one_of({"mnist_bags", "feature_bags", "image_patches", "text_bags"}),
     "data kind: mnist_bags (digit bags), feature_bags (a CSV bag_id,label,f1..fD), image_patches (images cut into "
     "patches) or text_bags (documents as bags of sentences or tokens)");
   v("data.path", c.data.path, any(),
-    "feature_bags: the CSV file; image_patches: the CSV list of images (path,label); text_bags: a folder with one "
-    "subfolder per label, or a CSV list (path,label or text,label); ${VAR} is expanded");
+    "feature_bags, image_patches, text_bags: where the bags are: the CSV file (feature_bags), the CSV list of "
+    "images (path,label) or a folder of images (image_patches), a folder with one subfolder per label or a CSV "
+    "list (path,label or text,label) (text_bags); labels may be missing for `abmil predict`; ${VAR} is expanded; "
+    "a relative path is "
+    "relative to the config file's folder (to the current directory when given with --set)");
   v("data.image_root", c.data.image_root, any(),
     "image_patches: folder the listed image paths are relative to; empty = the CSV's folder");
   v("data.patch_size", c.data.patch_size, closed(1, 4096), "image_patches: P, side of a square patch, pixels");
@@ -153,26 +157,30 @@ void visit_schema(Config& c, V& v) {
     "feature_bags: z-score every feature with the training bags' mean and std");
   v("data.test_fraction", c.data.test_fraction, closed(0.05, 0.9),
     "feature_bags, image_patches, text_bags with `abmil train`: stratified share of the bags held out for testing");
-  v("data.root", c.data.root, any(), "folder with the four IDX files (.gz or plain); ${VAR} is expanded");
-  v("data.target", c.data.target, closed(0, 9), "class whose presence makes a bag positive");
+  v("data.root", c.data.root, any(), "mnist_bags: folder with the four IDX files (.gz or plain); ${VAR} is expanded; relative as data.path");
+  v("data.target", c.data.target, closed(0, 9), "mnist_bags: class whose presence makes a bag positive");
   v("data.protocol", c.data.protocol, one_of({"balanced", "simple"}),
-    "bag drawing: balanced (paper) or simple (reference code)");
-  v("data.bag_size_mean", c.data.bag_size_mean, above(0).at_most(10000), "mean of the Gaussian bag length");
-  v("data.bag_size_std", c.data.bag_size_std, at_least(0), "std of the Gaussian bag length (length >= 1)");
-  v("data.train_bags", c.data.train_bags, at_least(2), "bags drawn from the train split (validation included)");
-  v("data.test_bags", c.data.test_bags, at_least(1), "bags drawn from the test split");
+    "mnist_bags: bag drawing: balanced (paper) or simple (reference code)");
+  v("data.bag_size_mean", c.data.bag_size_mean, above(0).at_most(10000), "mnist_bags: mean of the Gaussian bag length");
+  v("data.bag_size_std", c.data.bag_size_std, at_least(0), "mnist_bags: std of the Gaussian bag length (length >= 1)");
+  v("data.train_bags", c.data.train_bags, at_least(2), "mnist_bags: bags drawn from the train split (validation included)");
+  v("data.test_bags", c.data.test_bags, at_least(1), "mnist_bags: bags drawn from the test split");
   v("data.validation_fraction", c.data.validation_fraction, closed(0, 0.9),
     "share of the training bags held out for early stopping");
   v("data.pixel_mean", c.data.pixel_mean, any(),
-    "pixel normalisation (mnist_bags, image_patches): (x/255 - mean) / std");
-  v("data.pixel_std", c.data.pixel_std, above(0), "std of the input normalisation");
+    "mnist_bags, image_patches: pixel normalisation (x/255 - mean) / std; for your own images set the mean of "
+    "their pixel values scaled to [0, 1] (e.g. 0.5 when unknown; MNIST 0.1307)");
+  v("data.pixel_std", c.data.pixel_std, above(0),
+    "mnist_bags, image_patches: std of the input normalisation (your images' pixel std in [0, 1] units, e.g. 0.25 "
+    "when unknown; MNIST 0.3081)");
 
   v("model.encoder", c.model.encoder, one_of({"lenet5", "mlp", "histo_cnn", "text"}),
     "instance encoder: lenet5 (digits), mlp (feature vectors), histo_cnn (colour patches, the paper's histopathology "
-    "net) or text (token embeddings, pooled per sentence by model.token_pooling)");
+    "net) or text (token embeddings, pooled per sentence by model.token_pooling); default: the one that fits "
+    "data.kind (mnist_bags lenet5, feature_bags mlp, image_patches histo_cnn, text_bags text)");
   v("model.hidden_dims", c.model.hidden_dims, at_least(1), "mlp: sizes of the fc layers; M is the last");
   v("model.dropout", c.model.dropout, closed(0, 0.95),
-    "mlp, histo_cnn: dropout after each hidden fc layer (training only)");
+    "mlp, histo_cnn, text: dropout after each hidden fc layer (text: on the token embeddings); training only");
   v("model.embedding_dim", c.model.embedding_dim, at_least(1), "M, size of the instance embedding");
   v("model.pooling", c.model.pooling,
     one_of({"gated_attention", "attention", "mean", "max", "instance_max", "instance_mean"}),
@@ -723,12 +731,39 @@ class Binder {
 /// Schema visitor that emits every key as nested YAML maps, in schema order.
 class Writer {
  public:
-  /// Starts the top-level map.
-  Writer() { out_ << YAML::BeginMap; }
+  /// Starts the top-level map; keys of other data kinds and encoders than
+  /// `data_kind` and `encoder` are left out (see applies).
+  Writer(std::string data_kind, std::string encoder) : kind_(std::move(data_kind)), encoder_(std::move(encoder)) {
+    out_ << YAML::BeginMap;
+  }
 
-  /// Emits `path: field`, opening and closing section maps as the path changes.
+  /// Whether a key documented by `doc` matters to a config of this data kind
+  /// and encoder: a doc line that starts with data kinds or encoders
+  /// ("text_bags: ...", "mlp, histo_cnn: ...", "feature_bags, image_patches,
+  /// text_bags with `abmil train`: ...") names the only ones it is for.
+  bool applies(const char* doc) const {
+    static const std::set<std::string> names = {"mnist_bags", "feature_bags", "image_patches", "text_bags",
+                                                "lenet5",     "mlp",          "histo_cnn",     "text"};
+    const std::string text(doc);
+    const std::string prefix = text.substr(0, text.find(':'));
+    std::istringstream words(prefix);
+    bool first = true, named = false;
+    for (std::string w; words >> w; first = false) {
+      if (!w.empty() && w.back() == ',') w.pop_back();
+      if (!names.count(w)) {
+        if (first) return true;  // not a list of kinds or encoders: for every config
+        continue;
+      }
+      named = named || w == kind_ || w == encoder_;
+    }
+    return named || prefix == text;
+  }
+
+  /// Emits `path: field`, opening and closing section maps as the path
+  /// changes; nothing for a key that does not apply.
   template <class T>
-  void operator()(const char* path, T& field, const Rule& /*rule*/, const char* /*doc*/) {
+  void operator()(const char* path, T& field, const Rule& /*rule*/, const char* doc) {
+    if (!applies(doc)) return;
     const auto parts = split_path(path);
     std::size_t common = 0;
     while (common < open_.size() && common + 1 < parts.size() && open_[common] == parts[common]) ++common;
@@ -771,6 +806,7 @@ class Writer {
 
   YAML::Emitter out_;
   std::vector<std::string> open_;
+  std::string kind_, encoder_;
 };
 
 // ---- visitor 3: reference table --------------------------------------------------
@@ -870,6 +906,9 @@ void check_documents_end(const std::string& text, const Source& file) {
 Config parse_config(const std::string& yaml_text, const std::string& source_name,
                     const std::vector<std::string>& overrides) {
   Config config;
+  // Defaults that follow the file: filled in below when nothing sets them.
+  config.experiment.name.clear();
+  config.model.encoder.clear();
   Binder binder;
   visit_schema(config, binder);
   const Source file{source_name, false};
@@ -890,7 +929,20 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
                                     file.where(documents[i].Mark())));
   if (!documents.empty()) binder.apply_root(documents[0], file);
   for (const auto& text : overrides) binder.apply_override(text);
+  if (config.experiment.name.empty()) {
+    const std::filesystem::path p(source_name);
+    const std::string ext = p.extension().string();
+    config.experiment.name = ext == ".yaml" || ext == ".yml" ? p.stem().string() : Config().experiment.name;
+  }
+  if (config.model.encoder.empty()) config.model.encoder = default_encoder(config.data.kind);
   return config;
+}
+
+std::string default_encoder(const std::string& data_kind) {
+  if (data_kind == "feature_bags") return "mlp";
+  if (data_kind == "image_patches") return "histo_cnn";
+  if (data_kind == "text_bags") return "text";
+  return "lenet5";
 }
 
 /// Reads `path` whole and hands it to parse_config under its own name.
@@ -924,13 +976,27 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     throw ConfigError(path +
                       ": the config file sets no key (empty or only comments); refusing to run with every "
                       "default: set at least data.kind, in the file or with --set (see `abmil config`)");
-  return parse_config(text.str(), path, overrides);
+  Config config = parse_config(text.str(), path, overrides);
+  // Data paths: relative to the config file's folder when the file gives
+  // them, to the current directory when --set does; made absolute, so a run's
+  // saved config.yaml means the same files wherever it is read from.
+  const Config from_file = overrides.empty() ? config : parse_config(text.str(), path);
+  const std::filesystem::path config_dir = std::filesystem::absolute(path).parent_path();
+  const auto resolve = [&](std::string& value, const std::string& file_value) {
+    if (value.empty() || std::filesystem::path(value).is_absolute()) return;
+    const std::filesystem::path base = value == file_value ? config_dir : std::filesystem::current_path();
+    value = (base / value).lexically_normal().string();
+  };
+  resolve(config.data.path, from_file.data.path);
+  resolve(config.data.root, from_file.data.root);
+  resolve(config.data.image_root, from_file.data.image_root);
+  return config;
 }
 
 /// Emits every key of `config` through the Writer visitor.
 std::string config_to_yaml(const Config& config) {
   Config copy = config;  // visit_schema takes a mutable tree; the writer only reads it
-  Writer writer;
+  Writer writer(config.data.kind, config.model.encoder);
   visit_schema(copy, writer);
   return writer.finish();
 }

@@ -170,6 +170,10 @@ struct Config {
 /// starts with every default by accident), unreadable file,
 /// malformed YAML, unknown key, wrong type, out-of-range value, value not
 /// among the choices, unset environment variable.
+/// Relative data paths (data.path, data.root, data.image_root) are made
+/// absolute: relative to the config file's folder when the file sets them,
+/// to the current directory when an override does (output.dir stays as
+/// given: relative to the current directory).
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
 /// Same as load_config, from YAML text; `source_name` stands for the file name
@@ -180,6 +184,10 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 /// The resolved configuration as YAML (every key, in schema order), loadable
 /// by load_config to give back the same Config.
 std::string config_to_yaml(const Config& config);
+
+/// The encoder a config without model.encoder gets: lenet5 (mnist_bags), mlp
+/// (feature_bags), histo_cnn (image_patches), text (text_bags).
+std::string default_encoder(const std::string& data_kind);
 
 /// A table of every key: path, type, default, allowed values and its doc line.
 std::string config_reference();

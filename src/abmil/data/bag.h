@@ -14,7 +14,11 @@ namespace abmil {
 /// The instances themselves live in the owning BagSplit's tensor.
 struct Bag {
   int64_t id = 0;                       ///< bag id, unique within its split
-  int label = 0;                        ///< bag label Y in {0, 1}
+  int label = 0;                        ///< bag label Y in {0, 1}; -1 when unknown (bags to score with `abmil predict`)
+  /// The user's id of the bag: the bag_id cell of a feature CSV, the image's
+  /// path as listed, the document's name (TextDocument::name); empty for
+  /// drawn bags (mnist_bags), which are known by `id`.
+  std::string name;
   std::vector<int64_t> source_indices;  ///< per instance: index of its source item (e.g. image index in the IDX file)
   std::vector<int> instance_labels;     ///< per instance: y_k in {0, 1}, or -1 when unknown; evaluation only
   int64_t size() const { return static_cast<int64_t>(source_indices.size()); }
@@ -45,6 +49,10 @@ struct MilData {
   /// the training documents only; its size is the rows of an embedding
   /// table. Empty for the other kinds. See Vocabulary in data/text.h.
   std::vector<std::string> vocabulary;
+  /// feature_bags with data.standardize: the per-feature mean and standard
+  /// deviation ([D] float64) of the training bags the instances were
+  /// z-scored with (saved with a run for `abmil predict`); undefined otherwise.
+  torch::Tensor feature_mean, feature_std;
 };
 
 /// B bags packed into one tensor of instances, no padding (README, "Architecture").

@@ -1,6 +1,7 @@
 #include "abmil/data/feature_bags.h"
 
 #include <stdexcept>
+#include <tuple>
 
 #include "abmil/config/config.h"
 #include "abmil/data/feature_csv.h"
@@ -13,6 +14,7 @@ BagSplit feature_table_split(const FeatureTable& table) {
   for (int64_t b = 0; b < table.num_bags(); ++b) {
     bags[b].id = b;
     bags[b].label = table.bag_labels[b];
+    bags[b].name = table.bag_ids[b];
     for (int64_t r = table.offsets[b]; r < table.offsets[b + 1]; ++r) bags[b].source_indices.push_back(r);
     bags[b].instance_labels.assign(bags[b].source_indices.size(), -1);
   }
@@ -26,9 +28,17 @@ std::pair<torch::Tensor, torch::Tensor> standardize(const BagSplit& fit_on, cons
   const torch::Tensor mean = x.mean(0);
   torch::Tensor std = x.std(0, /*unbiased=*/false);
   std = torch::where(std > 0, std, torch::ones_like(std));
-  for (BagSplit* s : targets)
-    s->instances = ((s->instances.to(torch::kDouble) - mean) / std).to(torch::kFloat).contiguous();
+  apply_standardization(targets, mean, std);
   return {mean, std};
+}
+
+void apply_standardization(const std::vector<BagSplit*>& targets, const torch::Tensor& mean, const torch::Tensor& std) {
+  for (BagSplit* s : targets) {
+    if (s->instances.dim() != 2 || s->instances.size(1) != mean.numel() || std.numel() != mean.numel())
+      throw std::invalid_argument("apply_standardization: " + std::to_string(mean.numel()) +
+                                  " statistics for instances of another width");
+    s->instances = ((s->instances.to(torch::kDouble) - mean) / std).to(torch::kFloat).contiguous();
+  }
 }
 
 MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
@@ -36,7 +46,8 @@ MilData load_feature_bags(const DataConfig& data, uint64_t seed) {
   const FeatureTable table = read_feature_csv(data.path);
   const BagSplit all = feature_table_split(table);
   MilData out = hold_out_test_and_validation(all, data, seed, data.path);
-  if (data.standardize) standardize(out.train, {&out.train, &out.validation, &out.test});
+  if (data.standardize)
+    std::tie(out.feature_mean, out.feature_std) = standardize(out.train, {&out.train, &out.validation, &out.test});
   out.instance_shape = {table.dim};
   out.summary = "feature_bags from " + data.path + ": " + std::to_string(table.num_bags()) + " bags, " +
                 std::to_string(table.num_rows()) + " instances of " + std::to_string(table.dim) + " features; train " +

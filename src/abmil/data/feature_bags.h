@@ -24,6 +24,12 @@ BagSplit feature_table_split(const FeatureTable& table);
 /// A feature with zero spread is only centred. Returns {mean [D], std [D]}.
 std::pair<torch::Tensor, torch::Tensor> standardize(const BagSplit& fit_on, const std::vector<BagSplit*>& targets);
 
+/// z-scores the instances of every split in `targets` in place with the given
+/// per-feature `mean` and `std` ([D] float64, std > 0), as standardize does
+/// (`abmil predict`: the statistics of the trained run's training bags).
+/// Throws std::invalid_argument when D differs from the instances' width.
+void apply_standardization(const std::vector<BagSplit*>& targets, const torch::Tensor& mean, const torch::Tensor& std);
+
 /// `abmil train` on a feature CSV: reads `data.path`, holds out a stratified
 /// `test_fraction` of the bags for testing and `validation_fraction` of the
 /// rest for early stopping (deterministic from `seed`), and standardises with

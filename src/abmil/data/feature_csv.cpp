@@ -107,6 +107,9 @@ int parse_label(string_view s) {
   return -1;
 }
 
+// A bag label for messages: "0", "1" or "(none)".
+std::string label_text(int label) { return label < 0 ? "(none)" : std::to_string(label); }
+
 // The whole file as bytes. Throws DataError when it cannot be opened or read.
 std::string read_all(const std::string& path) {
   const auto cannot_open = [&](int err) { fail(path, std::string("cannot open feature CSV: ") + std::strerror(err)); };
@@ -150,8 +153,8 @@ class Lines {
   int64_t number_ = 0;
 };
 
-// Reads the header line into `t` (dim, feature_names) and returns the
-// feature columns' names for messages. Throws DataError naming the line.
+// Reads the header line into `t` (dim, feature_names, has_labels) and returns
+// the feature columns' names for messages. Throws DataError naming the line.
 std::vector<std::string> read_header(Lines& lines, const std::string& path, FeatureTable& t) {
   string_view line;
   int64_t number = 0;
@@ -159,39 +162,43 @@ std::vector<std::string> read_header(Lines& lines, const std::string& path, Feat
   lines.next(line, number);
   split(line, cells);
   for (auto& c : cells) c = trim(c);
-  if (cells.size() < 2 || cells[0] != "bag_id" || cells[1] != "label") {
+  if (cells[0] != "bag_id") {
     std::string got(cells[0]);
     if (cells.size() >= 2) got += "," + std::string(cells[1]);
     fail_at(path, number, "header must start with bag_id,label (got " + quote_cell(got) + ")");
   }
-  if (cells.size() == 2) fail_at(path, number, "header has no feature column (expected bag_id,label,f1,...)");
-  t.dim = static_cast<int64_t>(cells.size() - 2);
+  t.has_labels = cells.size() >= 2 && cells[1] == "label";
+  const size_t first = t.first_feature_column();
+  if (cells.size() == first) fail_at(path, number, "header has no feature column (expected bag_id,label,f1,...)");
+  t.dim = static_cast<int64_t>(cells.size() - first);
   std::vector<std::string> column_names;
-  for (size_t c = 2; c < cells.size(); ++c) {
+  for (size_t c = first; c < cells.size(); ++c) {
     t.feature_names.emplace_back(cells[c]);
     column_names.push_back(cells[c].empty() ? "#" + std::to_string(c + 1) : printable(cells[c]));
   }
   return column_names;
 }
 
-// Appends the feature cells (cells[2...]) of line `number` to t.features.
-// Throws DataError naming line and column for a cell that is not a finite float32.
+// Appends the feature cells (cells[first_feature_column()...]) of line
+// `number` to t.features. Throws DataError naming line and column for a cell
+// that is not a finite float32.
 void append_features(const std::vector<string_view>& cells, const std::vector<std::string>& column_names,
                      const std::string& path, int64_t number, FeatureTable& t) {
-  for (size_t c = 2; c < cells.size(); ++c) {
+  const size_t first = t.first_feature_column();
+  for (size_t c = first; c < cells.size(); ++c) {
     float v = 0;
     switch (parse_float(cells[c], v)) {
       case Parse::kOk:
         break;
       case Parse::kNotNumber:
-        fail_at(path, number, "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) + " is not a number");
+        fail_at(path, number, "column " + column_names[c - first] + ": " + quote_cell(cells[c]) + " is not a number");
       case Parse::kNotFinite:
         fail_at(path, number,
-                "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) + " is not a finite number");
+                "column " + column_names[c - first] + ": " + quote_cell(cells[c]) + " is not a finite number");
       case Parse::kTooLarge:
         fail_at(
             path, number,
-            "column " + column_names[c - 2] + ": " + quote_cell(cells[c]) + " is outside the range of a 32-bit float");
+            "column " + column_names[c - first] + ": " + quote_cell(cells[c]) + " is outside the range of a 32-bit float");
     }
     t.features.push_back(v);
   }
@@ -209,7 +216,7 @@ FeatureTable read_feature_csv(const std::string& path) {
   Lines lines(data);
   FeatureTable t;
   const std::vector<std::string> column_names = read_header(lines, path, t);
-  const size_t ncols = static_cast<size_t>(t.dim) + 2;
+  const size_t ncols = static_cast<size_t>(t.dim) + t.first_feature_column();
   string_view line;
   int64_t number = 1;
   std::vector<string_view> cells;
@@ -234,8 +241,11 @@ FeatureTable read_feature_csv(const std::string& path) {
 
     id.assign(cells[0]);
     if (id.empty()) fail_at(path, number, "empty bag_id");
-    const int label = parse_label(cells[1]);
-    if (label < 0) fail_at(path, number, "label must be 0 or 1 (got " + quote_cell(cells[1]) + ")");
+    int label = -1;  // unknown: no label column, or an empty cell
+    if (t.has_labels && !cells[1].empty()) {
+      label = parse_label(cells[1]);
+      if (label < 0) fail_at(path, number, "label must be 0 or 1 (got " + quote_cell(cells[1]) + ")");
+    }
 
     const bool same_bag = !t.bag_ids.empty() && t.bag_ids.back() == id;
     if (!same_bag) {
@@ -249,8 +259,8 @@ FeatureTable read_feature_csv(const std::string& path) {
       bag_first_line.push_back(number);
     } else if (t.bag_labels.back() != label) {
       fail_at(path, number,
-              "bag " + quote_cell(id) + " has label " + std::to_string(label) + " here but " +
-                  std::to_string(t.bag_labels.back()) + " on line " + std::to_string(bag_first_line.back()));
+              "bag " + quote_cell(id) + " has label " + label_text(label) + " here but " +
+                  label_text(t.bag_labels.back()) + " on line " + std::to_string(bag_first_line.back()));
     }
 
     append_features(cells, column_names, path, number, t);

@@ -5,6 +5,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -61,8 +63,39 @@ TiledImage tile_image(const cv::Mat& image, const PatchTiling& tiling) {
   return out;
 }
 
+namespace {
+
+/// The images of the folder `dir` (not recursive): files whose extension
+/// OpenCV decodes (png, jpg, jpeg, tif, tiff, bmp, any case), sorted by name,
+/// unlabelled. Throws DataError when there is none.
+ImageList read_image_folder(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".tif" || ext == ".tiff" ||
+                                ext == ".bmp"))
+      files.push_back(e.path().filename().string());
+  }
+  if (files.empty())
+    throw DataError(dir + ": no image file (.png, .jpg, .jpeg, .tif, .tiff, .bmp) in the folder (data.path)");
+  std::sort(files.begin(), files.end());
+  ImageList list;
+  for (const std::string& f : files) {
+    list.paths.push_back((fs::path(dir) / f).string());
+    list.names.push_back(f);
+    list.labels.push_back(-1);
+    list.where.push_back(dir);
+  }
+  return list;
+}
+
+}  // namespace
+
 ImageList read_image_list(const std::string& csv_path, const std::string& image_root) {
-  if (!fs::is_regular_file(csv_path)) throw DataError(csv_path + ": no such image list (data.path)");
+  if (fs::is_directory(csv_path)) return read_image_folder(csv_path);
+  if (!fs::is_regular_file(csv_path))
+    throw DataError(fs::absolute(csv_path).string() + ": no such image list or folder (data.path)");
   CsvTable t;
   try {
     t = read_csv(csv_path);
@@ -71,8 +104,7 @@ ImageList read_image_list(const std::string& csv_path, const std::string& image_
   }
   const auto path_col = t.find_column("path") ? t.find_column("path") : t.find_column("file");
   if (!path_col) throw DataError(csv_path + ":1: no column 'path' (or 'file') in the header");
-  const auto label_col = t.find_column("label");
-  if (!label_col) throw DataError(csv_path + ":1: no column 'label' in the header");
+  const auto label_col = t.find_column("label");  // optional: bags to score with `abmil predict`
   if (t.rows.empty()) throw DataError(csv_path + ": no images listed");
   const fs::path root = image_root.empty() ? fs::path(csv_path).parent_path() : fs::path(image_root);
   ImageList list;
@@ -81,25 +113,27 @@ ImageList read_image_list(const std::string& csv_path, const std::string& image_
     const std::string& cell = t.rows[row][*path_col];
     if (cell.empty()) throw DataError(t.error(row, "empty image path").what());
     const int label = [&] {
+      if (!label_col) return -1;
       try {
         return t.label(row, *label_col);
       } catch (const std::runtime_error& e) {
         throw DataError(e.what());
       }
     }();
-    if (label < 0) throw DataError(t.error(row, "empty label").what());
     const fs::path p = fs::path(cell).is_absolute() ? fs::path(cell) : root / cell;
     if (!seen.insert(p.lexically_normal().string()).second)
       throw DataError(t.error(row, "image '" + cell + "' is listed twice").what());
     list.paths.push_back(p.string());
     list.labels.push_back(label);
+    list.names.push_back(cell);
     list.where.push_back(csv_path + ":" + std::to_string(t.lines[row]));
   }
   return list;
 }
 
 ImagePatchBags load_image_patch_bags(const DataConfig& data) {
-  if (data.path.empty()) throw DataError("data.path: image_patches needs the CSV list of images (path,label)");
+  if (data.path.empty())
+    throw DataError("data.path: image_patches needs the CSV list of images (path,label) or a folder of images");
   const ImageList list = read_image_list(data.path, data.image_root);
   PatchTiling tiling;
   tiling.patch_size = data.patch_size;
@@ -129,6 +163,7 @@ ImagePatchBags load_image_patch_bags(const DataConfig& data) {
     Bag bag;
     bag.id = static_cast<int64_t>(i);
     bag.label = list.labels[i];
+    bag.name = list.names[i];
     for (size_t k = 0; k < tiled.origins.size(); ++k)
       bag.source_indices.push_back(static_cast<int64_t>(out.origins.size() + k));
     bag.instance_labels.assign(tiled.origins.size(), -1);
@@ -147,7 +182,7 @@ ImagePatchBags load_image_patch_bags(const DataConfig& data) {
   out.all.pixel_mean = data.pixel_mean;
   out.all.pixel_std = data.pixel_std;
   int positives = 0;
-  for (int label : list.labels) positives += label;
+  for (int label : list.labels) positives += label == 1;
   const int64_t n = all_patches.size(0);
   out.summary = fmt::format(
       "image_patches from {}: {} images ({} positive), {} patches of {}x{} kept of {} ({:.1f} per image, {:.1f} % "

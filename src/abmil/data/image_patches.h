@@ -55,16 +55,21 @@ TiledImage tile_image(const cv::Mat& image, const PatchTiling& tiling);
 /// The images of an image-bag list.
 struct ImageList {
   std::vector<std::string> paths;  ///< resolved image paths
-  std::vector<int> labels;         ///< bag labels 0/1
+  std::vector<std::string> names;  ///< the path cell as listed (a folder: the file name), the bag's name
+  std::vector<int> labels;         ///< bag labels 0/1, -1 when unknown
   std::vector<std::string> where;  ///< "CSV:LINE" of each image, for error messages
 };
 
 /// Reads a CSV list of images: a header with a `path` (or `file`) column and
-/// a `label` column (0/1), other columns ignored; one image per row. Image
+/// a `label` column (0/1; optional, and a cell may be empty: unknown, for
+/// `abmil predict`), other columns ignored; one image per row. Image
 /// paths are taken relative to `image_root`, or to the CSV's folder when
 /// `image_root` is empty (absolute paths stay as they are).
-/// Throws DataError "CSV:LINE: message" for a missing file, a missing column,
-/// a label other than 0/1, no rows, or an image listed twice.
+/// `csv_path` may also be a folder: its image files (png, jpg, jpeg, tif,
+/// tiff, bmp), sorted by name, unlabelled.
+/// Throws DataError "CSV:LINE: message" for a missing file (naming its
+/// absolute path), a missing path column, a label other than 0/1, no rows, an
+/// image listed twice, or a folder without images.
 ImageList read_image_list(const std::string& csv_path, const std::string& image_root = "");
 
 /// Every image of a list, tiled: one bag per image.

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "abmil/config/config.h"
+#include "abmil/data/errors.h"
 #include "abmil/data/feature_bags.h"
 #include "abmil/data/feature_csv.h"
 #include "abmil/data/folds.h"
@@ -44,6 +45,7 @@ CvSource split_source(BagSplit all, std::string summary, bool standardize_featur
   CvSource source;
   source.summary = std::move(summary);
   source.labels = bag_labels(all);
+  require_labels(source.labels, bag_names(all), source.summary.substr(0, source.summary.find(':')));
   source.make_fold = fold_of_split(std::move(all), standardize_features);
   return source;
 }
@@ -55,6 +57,62 @@ MilData load_features(const DataConfig& data, uint64_t seed, const Vocabulary*) 
 MilData load_images(const DataConfig& data, uint64_t seed, const Vocabulary*) { return load_image_patches(data, seed); }
 MilData load_text(const DataConfig& data, uint64_t seed, const Vocabulary* vocabulary) {
   return load_text_bags(data, seed, vocabulary);
+}
+
+MilData predict_mnist(const DataConfig& data, uint64_t seed, const Preprocessing&) {
+  MilData drawn = load_mnist_bags(data, seed);
+  MilData out;
+  out.test = std::move(drawn.test);
+  out.test.name = "predict";
+  out.instance_shape = drawn.instance_shape;
+  out.summary = drawn.summary + " (predicting its test bags)";
+  return out;
+}
+
+MilData predict_features(const DataConfig& data, uint64_t, const Preprocessing& prep) {
+  if (data.path.empty()) throw std::invalid_argument("data.path: feature_bags needs the CSV file");
+  const FeatureTable table = read_feature_csv(data.path);
+  MilData out;
+  out.test = feature_table_split(table);
+  out.test.name = "predict";
+  if (prep.feature_mean.defined()) {
+    if (prep.feature_mean.numel() != table.dim)
+      throw DataError(fmt::format("{}: {} features per instance, but the run was trained on {}", data.path, table.dim,
+                                  prep.feature_mean.numel()));
+    apply_standardization({&out.test}, prep.feature_mean, prep.feature_std);
+  }
+  out.instance_shape = {table.dim};
+  out.summary = fmt::format("feature_bags from {}: {} bags, {} instances of {} features{}", data.path,
+                            table.num_bags(), table.num_rows(), table.dim,
+                            prep.feature_mean.defined() ? ", standardised with the run's training statistics" : "");
+  return out;
+}
+
+MilData predict_images(const DataConfig& data, uint64_t, const Preprocessing&) {
+  ImagePatchBags bags = load_image_patch_bags(data);
+  MilData out;
+  out.test = std::move(bags.all);
+  out.test.name = "predict";
+  out.instance_shape = {3, data.patch_size, data.patch_size};
+  out.summary = bags.summary;
+  return out;
+}
+
+MilData predict_text(const DataConfig& data, uint64_t, const Preprocessing& prep) {
+  if (!prep.vocabulary) throw std::invalid_argument("predict text_bags: the trained run's vocabulary is needed");
+  const TextCorpus corpus = read_text_documents(data);
+  std::vector<int64_t> all(corpus.documents.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  const TextInstances mode = text_instances_from_name(data.text_instances);
+  const TextLimits limits = text_limits(data);
+  TextEncodingStats stats;
+  MilData out;
+  out.test = encode_documents(corpus.documents, all, *prep.vocabulary, limits, mode, "predict", &stats);
+  out.instance_shape = {mode == TextInstances::sentences ? limits.max_tokens_per_sentence : 1};
+  out.vocabulary = prep.vocabulary->tokens();
+  out.summary = fmt::format("text_bags from {}: {}; {} of {} kept tokens not in the run's vocabulary", data.path,
+                            corpus.summary, stats.unknown_tokens, stats.tokens);
+  return out;
 }
 
 /// mnist_bags: cross-validate over the drawn training bags.
@@ -85,7 +143,12 @@ CvSource cv_text(const DataConfig& data, uint64_t) {
   CvSource source;
   source.summary = "text_bags from " + data.path + ": " + corpus->summary +
                    " (vocabulary built per fold from its training documents)";
-  for (const TextDocument& doc : corpus->documents) source.labels.push_back(doc.label);
+  std::vector<std::string> names;
+  for (const TextDocument& doc : corpus->documents) {
+    source.labels.push_back(doc.label);
+    names.push_back(doc.name);
+  }
+  require_labels(source.labels, names, data.path);
   source.group_folds = [corpus] { return polarity_folds(corpus->documents); };
   source.make_fold = [corpus, data](const FoldPositions& p) {
     const Vocabulary vocab =
@@ -99,10 +162,12 @@ CvSource cv_text(const DataConfig& data, uint64_t) {
 
 const std::vector<DataKindInfo>& data_kinds() {
   static const std::vector<DataKindInfo> kinds = {
-      {DataKind::mnist_bags, "mnist_bags", load_mnist, cv_mnist, InstanceView::digit_strips, false},
-      {DataKind::feature_bags, "feature_bags", load_features, cv_features, InstanceView::none, false},
-      {DataKind::image_patches, "image_patches", load_images, cv_images, InstanceView::image_overlays, false},
-      {DataKind::text_bags, "text_bags", load_text, cv_text, InstanceView::text_pages, true},
+      {DataKind::mnist_bags, "mnist_bags", load_mnist, cv_mnist, predict_mnist, InstanceView::digit_strips, false},
+      {DataKind::feature_bags, "feature_bags", load_features, cv_features, predict_features, InstanceView::none,
+       false},
+      {DataKind::image_patches, "image_patches", load_images, cv_images, predict_images, InstanceView::image_overlays,
+       false},
+      {DataKind::text_bags, "text_bags", load_text, cv_text, predict_text, InstanceView::text_pages, true},
   };
   return kinds;
 }

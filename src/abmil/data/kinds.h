@@ -46,6 +46,16 @@ struct CvSource {
   std::function<MilData(const FoldPositions&)> make_fold;
 };
 
+/// What a trained run fixed about its input, for `abmil predict`: new bags
+/// must reach the model as its training bags did (pixel_mean/pixel_std are
+/// set in the DataConfig given to load_predict).
+struct Preprocessing {
+  /// feature_bags: the training bags' per-feature mean and standard deviation
+  /// ([D] float64) to z-score with; undefined when the run did not standardise.
+  torch::Tensor feature_mean, feature_std;
+  const Vocabulary* vocabulary = nullptr;  ///< text_bags: the trained model's token ids (required)
+};
+
 /// One entry of the registry.
 struct DataKindInfo {
   DataKind kind;
@@ -57,6 +67,13 @@ struct DataKindInfo {
   MilData (*load)(const DataConfig& data, uint64_t seed, const Vocabulary* vocabulary);
   /// `abmil cv`: every bag of the data set (mnist_bags: the drawn training bags).
   CvSource (*load_cv)(const DataConfig& data, uint64_t seed);
+  /// `abmil predict`: every bag of `data` (mnist_bags: the drawn test bags)
+  /// in MilData::test (split name "predict"), in the order of the input, with
+  /// the user's ids (Bag::name) and labels where given (-1 where not), made
+  /// model input as `prep` says; train and validation empty; summary and
+  /// instance_shape set. Throws DataError for bad files, and for features of
+  /// another dimension than prep.feature_mean.
+  MilData (*load_predict)(const DataConfig& data, uint64_t seed, const Preprocessing& prep);
   InstanceView view;     ///< what `abmil visualize` draws
   bool uses_vocabulary;  ///< a run saves vocabulary.txt and `abmil predict` encodes with it
 };

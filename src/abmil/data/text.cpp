@@ -142,12 +142,15 @@ void add_document(TextCorpus& corpus, const DataConfig& data, SentenceSplit mode
 void read_folder(TextCorpus& corpus, const DataConfig& data, SentenceSplit mode) {
   const fs::path root(data.path);
   using LabelFolder = std::tuple<std::string, int, const char*>;  // subfolder, label, its config key
-  const std::array<LabelFolder, 2> folders = {LabelFolder{data.negative_folder, 0, "data.negative_folder"},
-                                              LabelFolder{data.positive_folder, 1, "data.positive_folder"}};
+  std::vector<LabelFolder> folders = {LabelFolder{data.negative_folder, 0, "data.negative_folder"},
+                                      LabelFolder{data.positive_folder, 1, "data.positive_folder"}};
+  std::error_code ec;
+  const auto is_dir = [&](const std::string& f) { return !f.empty() && fs::is_directory(root / f, ec); };
+  if (!is_dir(data.negative_folder) && !is_dir(data.positive_folder))
+    folders = {LabelFolder{"", -1, "data.path"}};  // no label subfolder: the folder's own documents, unlabelled
   for (const auto& [folder, label, key] : folders) {
-    const fs::path dir = root / folder;
-    std::error_code ec;
-    if (folder.empty() || !fs::is_directory(dir, ec))
+    const fs::path dir = folder.empty() ? root : root / folder;
+    if (label >= 0 && !is_dir(folder))
       throw DataError(fmt::format("{}: no such folder ({} of data.path)", dir.string(), key));
     std::vector<fs::path> files;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
@@ -158,7 +161,8 @@ void read_folder(TextCorpus& corpus, const DataConfig& data, SentenceSplit mode)
     for (const fs::path& file : files) {
       const std::string text = read_file(file, "text file");
       check_utf8(text, file.string());
-      const std::string name = (fs::path(folder) / file.filename()).generic_string();
+      const std::string name =
+          folder.empty() ? file.filename().string() : (fs::path(folder) / file.filename()).generic_string();
       add_document(corpus, data, mode, name, label, polarity_group(file.filename().string()), text, file.string());
     }
   }
@@ -173,8 +177,7 @@ void read_list(TextCorpus& corpus, const DataConfig& data, SentenceSplit mode) {
   } catch (const std::runtime_error& e) {
     throw DataError(e.what());
   }
-  const auto label_col = t.find_column("label");
-  if (!label_col) throw DataError(csv + ":1: no column 'label' in the header");
+  const auto label_col = t.find_column("label");  // optional: documents to score with `abmil predict`
   const auto path_col = t.find_column("path"), text_col = t.find_column("text");
   if (path_col && text_col) throw DataError(csv + ":1: both a 'path' and a 'text' column; keep one");
   if (!path_col && !text_col) throw DataError(csv + ":1: no column 'path' or 'text' in the header");
@@ -182,13 +185,12 @@ void read_list(TextCorpus& corpus, const DataConfig& data, SentenceSplit mode) {
   const fs::path root = fs::path(csv).parent_path();
   std::set<std::string> seen;
   for (size_t row = 0; row < t.rows.size(); ++row) {
-    int label = -1;
+    int label = -1;  // unknown: no label column, or an empty cell
     try {
-      label = t.label(row, *label_col);
+      if (label_col) label = t.label(row, *label_col);
     } catch (const std::runtime_error& e) {
       throw DataError(e.what());
     }
-    if (label < 0) throw DataError(t.error(row, "empty label").what());
     const std::string where = fmt::format("{}:{}", csv, t.lines[row]);
     if (text_col) {
       add_document(corpus, data, mode, where, label, "", t.rows[row][*text_col], where);
@@ -458,7 +460,7 @@ TextCorpus read_text_documents(const DataConfig& data) {
   if (corpus.documents.empty())
     throw DataError(fmt::format("{}: no document left ({} empty ones skipped)", data.path, corpus.skipped_empty));
   for (const TextDocument& d : corpus.documents) {
-    corpus.positives += d.label;
+    corpus.positives += d.label == 1;
     corpus.sentences += static_cast<int64_t>(d.sentences.size());
     corpus.tokens += d.num_tokens();
   }

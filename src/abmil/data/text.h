@@ -66,7 +66,7 @@ struct TextDocument {
   /// relative to data.path ("pos/cv000_29590.txt") for a folder, the path
   /// cell of a CSV list, or "CSV:LINE" for a CSV text cell.
   std::string name;
-  int label = 0;                                    ///< bag label Y in {0, 1}
+  int label = 0;                                    ///< bag label Y in {0, 1}, -1 when unknown
   std::string group;                                ///< polarity_group of the file name ("cv0".."cv9"), "" when none
   std::vector<std::vector<std::string>> sentences;  ///< tokens of each sentence (none empty), text order
 
@@ -191,13 +191,15 @@ struct TextCorpus {
   std::string summary;                  ///< one line for the log
 };
 
-/// Reads the labelled documents of `data.path` (UTF-8 text; split into
+/// Reads the documents of `data.path` (UTF-8 text; split into
 /// sentences by data.sentence_split, then tokenize):
 /// - a folder: every regular file ending in ".txt" of its subfolder
 ///   data.negative_folder (label 0, first) and then data.positive_folder
-///   (label 1), each folder's files sorted by name (not recursive);
+///   (label 1), each folder's files sorted by name (not recursive); a folder
+///   with neither subfolder: its own .txt files, unlabelled (label -1, for
+///   `abmil predict`), named by file name;
 /// - a CSV file (double-quoted cells allowed, see read_csv): a `label`
-///   column (0/1) and either a `path` column, files relative to the CSV's
+///   column (0/1; optional, and an empty cell is unknown: -1) and either a `path` column, files relative to the CSV's
 ///   folder (absolute paths stay as they are), or a `text` column, the text
 ///   itself (one line: with data.sentence_split lines it is one sentence);
 ///   documents in row order.
@@ -206,7 +208,7 @@ struct TextCorpus {
 /// Throws DataError, one line naming the file (and line or byte): data.path
 /// empty or missing, a missing label folder or file, a folder without a .txt
 /// file, an unreadable file, invalid UTF-8 ("FILE: byte N: ..."), an empty
-/// document (error mode), a CSV without a `label` column or without a `path`
+/// document (error mode), a CSV without a `path`
 /// or `text` column or with both, a label other than 0/1 or empty, a file
 /// listed twice, no row, or no document left.
 TextCorpus read_text_documents(const DataConfig& data);

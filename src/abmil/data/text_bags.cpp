@@ -52,6 +52,7 @@ BagSplit encode_documents(const std::vector<TextDocument>& documents, const std:
     Bag bag;
     bag.id = p;
     bag.label = doc.label;
+    bag.name = doc.name;
     for (int64_t si = 0; si < num_sentences; ++si) {
       const std::vector<std::string>& sentence = doc.sentences[si];
       if (sentence.empty())
@@ -104,8 +105,12 @@ MilData load_text_bags(const DataConfig& data, uint64_t seed, const Vocabulary* 
   const TextInstances mode = text_instances_from_name(data.text_instances);
   const TextLimits limits = text_limits(data);
   std::vector<int> labels;
-  for (const TextDocument& d : corpus.documents) labels.push_back(d.label);
-  const HeldOutPositions held = hold_out_positions(labels, data, seed, data.path);
+  std::vector<std::string> names;
+  for (const TextDocument& d : corpus.documents) {
+    labels.push_back(d.label);
+    names.push_back(d.name);
+  }
+  const HeldOutPositions held = hold_out_positions(labels, names, data, seed, data.path);
   const Vocabulary vocab = vocabulary ? *vocabulary
                                       : Vocabulary::build_from_positions(corpus.documents, held.train,
                                                                          data.min_token_frequency, data.max_vocabulary);

@@ -39,16 +39,28 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
   }
 }
 
+void check_output_dir(const std::string& requested) {
+  if (requested.empty()) return;
+  const fs::path dir(requested);
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    throw std::runtime_error(requested + ": is a file, not a folder (choose another --output)");
+  if (fs::exists(dir) && !fs::is_empty(dir))
+    throw std::runtime_error(requested + ": output directory exists and is not empty (choose another --output)");
+}
+
+fs::path next_free_dir(const fs::path& base) {
+  fs::path dir = base;
+  for (int i = 2; fs::exists(dir); ++i) dir = fs::path(base.string() + fmt::format("-{}", i));
+  return dir;
+}
+
 fs::path create_run_dir(const std::string& requested, const std::string& name) {
   if (!requested.empty()) {
-    const fs::path dir(requested);
-    if (fs::exists(dir) && (!fs::is_directory(dir) || !fs::is_empty(dir)))
-      throw std::runtime_error(requested + ": output directory exists and is not empty (choose another --output)");
-    fs::create_directories(dir);
-    return dir;
+    check_output_dir(requested);
+    fs::create_directories(requested);
+    return requested;
   }
-  fs::path dir = fs::path("runs") / name;
-  for (int i = 2; fs::exists(dir); ++i) dir = fs::path("runs") / fmt::format("{}-{}", name, i);
+  const fs::path dir = next_free_dir(fs::path("runs") / name);
   fs::create_directories(dir);
   return dir;
 }

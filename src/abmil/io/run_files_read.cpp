@@ -22,7 +22,7 @@ std::string read_run_file(const fs::path& path) {
 }
 
 std::vector<MetricsCsvRow> read_metrics_csv(const fs::path& path) {
-  const CsvTable t = read_csv(path);
+  const CsvTable t = read_csv(path, /*quoted=*/true);
   const size_t epoch = t.column("epoch"), split = t.column("split"), loss = t.column("loss"), auc = t.column("auc");
   std::vector<MetricsCsvRow> rows;
   for (size_t r = 0; r < t.rows.size(); ++r) {
@@ -51,7 +51,7 @@ BagScore bag_score(const CsvTable& t, size_t r, size_t label, size_t prob) {
 }  // namespace
 
 std::vector<BagScore> read_predictions_csv(const fs::path& path) {
-  const CsvTable t = read_csv(path);
+  const CsvTable t = read_csv(path, /*quoted=*/true);
   const size_t label = t.column("bag_label"), prob = t.column("bag_probability");
   std::vector<BagScore> bags;
   for (size_t r = 0; r < t.rows.size(); ++r) bags.push_back(bag_score(t, r, label, prob));

@@ -107,6 +107,10 @@ TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores, cons
     m.selected += take;
     m.positives += positives;
   }
+  if (m.selected == 0) {  // no bag with a positive instance label: not known, not 0
+    m.precision = m.recall = std::nan("");
+    return m;
+  }
   m.precision = ratio(static_cast<double>(m.hits), static_cast<double>(m.selected));
   m.recall = ratio(static_cast<double>(m.hits), static_cast<double>(m.positives));
   return m;

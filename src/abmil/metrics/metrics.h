@@ -66,8 +66,8 @@ struct TopKMetrics {
 /// `labels` (bags with no instance label 1 are skipped, as are instances
 /// labelled -1 = unknown): selects the min(k, K) highest-scoring instances of
 /// each bag (ties: lower index first) and pools the counts over bags
-/// (micro average). Precision and recall are 0 when nothing is selected or
-/// no positive exists. Throws std::invalid_argument on size mismatches or k < 1.
+/// (micro average). Precision and recall are NaN (unknown) when nothing is
+/// selected, i.e. no bag has an instance labelled 1. Throws std::invalid_argument on size mismatches or k < 1.
 TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores, const std::vector<std::vector<int>>& labels,
                             int64_t k);
 

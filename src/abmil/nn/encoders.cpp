@@ -120,11 +120,29 @@ EncoderOutput TextEncoderImpl::encode(const torch::Tensor& x) {
   return out;
 }
 
+namespace {
+
+/// "; encoders that fit these instances: A, B" (or a note that none does).
+std::string fitting_encoders(const std::vector<int64_t>& shape, int64_t vocabulary_size) {
+  std::vector<std::string> fit;
+  const bool square = shape.size() == 3 && shape[1] == shape[2];
+  if (vocabulary_size >= 2 && shape.size() == 1) fit.push_back("text");
+  if (vocabulary_size == 0 && shape.size() == 1) fit.push_back("mlp");
+  if (vocabulary_size == 0 && square && shape[1] >= 16) fit.push_back("lenet5");
+  if (vocabulary_size == 0 && square && shape[1] >= 10) fit.push_back("histo_cnn");
+  std::string out = "; encoders that fit these instances:";
+  for (size_t i = 0; i < fit.size(); ++i) out += (i ? ", " : " ") + fit[i];
+  return fit.empty() ? "; no encoder fits these instances" : out;
+}
+
+}  // namespace
+
 std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, const std::vector<int64_t>& shape,
                                                   int64_t vocabulary_size) {
   if (model.encoder == "text") {
     if (shape.size() != 1 || vocabulary_size < 2)
-      throw std::invalid_argument("model.encoder text needs token-id instances and a vocabulary (data.kind text_bags)");
+      throw std::invalid_argument("model.encoder text needs token-id instances and a vocabulary (data.kind text_bags)" +
+                                  fitting_encoders(shape, vocabulary_size));
     return TextEncoder(TextEncoderOptions(vocabulary_size)
                            .embedding_dim(model.embedding_dim)
                            .token_pooling(model.token_pooling)
@@ -139,12 +157,14 @@ std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, cons
                                 " cannot take token ids (data.kind text_bags needs model.encoder text)");
   if (model.encoder == "lenet5") {
     if (shape.size() != 3 || shape[1] != shape[2] || shape[1] < 16)
-      throw std::invalid_argument("model.encoder lenet5 needs square images of at least 16x16 pixels");
+      throw std::invalid_argument("model.encoder lenet5 needs square images of at least 16x16 pixels" +
+                                  fitting_encoders(shape, vocabulary_size));
     return LeNet5(LeNet5Options().in_channels(shape[0]).image_size(shape[1]).embedding_dim(model.embedding_dim)).ptr();
   }
   if (model.encoder == "histo_cnn") {
     if (shape.size() != 3 || shape[1] != shape[2] || shape[1] < 10)
-      throw std::invalid_argument("model.encoder histo_cnn needs square image patches of at least 10x10 pixels");
+      throw std::invalid_argument("model.encoder histo_cnn needs square image patches of at least 10x10 pixels" +
+                                  fitting_encoders(shape, vocabulary_size));
     return HistoCnn(HistoCnnOptions()
                         .in_channels(shape[0])
                         .image_size(shape[1])
@@ -154,7 +174,8 @@ std::shared_ptr<InstanceEncoderImpl> make_encoder(const ModelConfig& model, cons
   }
   if (model.encoder == "mlp") {
     if (shape.size() != 1)
-      throw std::invalid_argument("model.encoder mlp needs feature-vector instances (data.kind feature_bags)");
+      throw std::invalid_argument("model.encoder mlp needs feature-vector instances (data.kind feature_bags)" +
+                                  fitting_encoders(shape, vocabulary_size));
     return MlpEncoder(MlpEncoderOptions(shape[0]).hidden_dims(model.hidden_dims).dropout(model.dropout)).ptr();
   }
   throw std::invalid_argument("unknown model.encoder '" + model.encoder + "'");

@@ -269,6 +269,7 @@ std::map<std::string, MetricSummary> run_cv(const Config& config, std::ostream& 
       std::max<int64_t>(1, (config.runtime.threads > 0 ? config.runtime.threads : std::thread::hardware_concurrency()) /
                                std::max<int64_t>(1, is_worker ? jobs : 1));
   configure_runtime(jobs > 1 && !is_worker ? 1 : threads, config.runtime.flush_denormal);
+  if (!is_worker && !resume) check_output_dir(config.output.dir);  // before minutes of reading data
 
   const CvSource source =
       data_kind(config.data.kind).load_cv(config.data, static_cast<uint64_t>(config.experiment.seed));

@@ -29,6 +29,7 @@ struct SplitEvaluation {
   double loss = 0;          ///< mean negative Bernoulli log-likelihood, nats
   double instance_auc = 0;  ///< attention AUC over instances of positive bags (NaN without attention or labels)
   double seconds = 0;       ///< wall time of the prediction
+  bool labelled = true;     ///< every bag has a label; else metrics, loss and instance AUC are NaN
   nlohmann::json json;      ///< the split's object of metrics.json
 };
 
@@ -37,8 +38,10 @@ struct SplitEvaluation {
 /// and, with output.save_attention, DIR/attention/STEM.csv (and
 /// DIR/attention/STEM_tokens.csv for encoders with inner attention), then
 /// computes bag metrics at eval.threshold, the instance AUC and the top-k
-/// (eval.top_k) instance precision/recall. Throws std::runtime_error naming
-/// the file on an I/O error.
+/// (eval.top_k) instance precision/recall (null without instance labels).
+/// When a bag has no label (`abmil predict`), no metric is computed: the JSON
+/// object has only "bags", "labelled_bags" and "seconds". Throws
+/// std::runtime_error naming the file on an I/O error.
 SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config, c10::Device device,
                                    const std::filesystem::path& dir, const std::string& stem);
 

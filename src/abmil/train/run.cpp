@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <optional>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "abmil/io/run_dir.h"
 #include "abmil/train/checkpoint.h"
 #include "abmil/train/evaluate.h"
+#include "abmil/train/preprocessing.h"
 #include "abmil/train/run_files.h"
 #include "abmil/train/runtime.h"
 #include "abmil/train/trainer.h"
@@ -43,6 +45,7 @@ std::filesystem::path prepare_run_dir(const Config& config, const MilData& data,
                                       const std::filesystem::path& resume_dir) {
   if (!resume_dir.empty()) return resume_dir;
   const std::filesystem::path dir = start_run_dir(config);
+  write_file_atomic(dir / "preprocessing.json", preprocessing_json(config, data));
   if (!data.vocabulary.empty())  // text_bags: the token ids of the model's embedding table
     write_file_atomic(dir / "vocabulary.txt", Vocabulary::from_tokens(data.vocabulary).to_text());
   return dir;
@@ -101,6 +104,7 @@ std::string run_metrics_json(const SplitEvaluation& test, const TrainResult& tra
 RunSummary run_train(const Config& config, std::ostream& log, const std::filesystem::path& resume_dir) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
+  if (resume_dir.empty()) check_output_dir(config.output.dir);  // before minutes of reading data
   const int threads = configure_runtime(config.runtime.threads, config.runtime.flush_denormal);
   const torch::Device device = pick_device(config.runtime.device);
 
@@ -139,48 +143,94 @@ RunSummary run_train(const Config& config, std::ostream& log, const std::filesys
   return summary;
 }
 
-std::filesystem::path run_predict(const std::filesystem::path& run_dir, const Config& data_config,
-                                  const std::string& output_dir, std::ostream& log) {
+namespace {
+
+/// The config of `abmil predict RUN_DIR INPUT`: INPUT's own data section when
+/// it is a config file (.yaml / .yml), else the run's with data.path = INPUT
+/// (image paths then relative to INPUT's folder); `overrides` on top; the
+/// model always the run's. Throws ConfigError, and std::runtime_error when the
+/// data kind differs from the run's.
+Config predict_config(const Config& trained, const std::filesystem::path& run_dir, const std::string& input,
+                      const std::vector<std::string>& overrides) {
+  const std::string ext = std::filesystem::path(input).extension().string();
+  const bool is_config = (ext == ".yaml" || ext == ".yml") && std::filesystem::is_regular_file(input);
+  Config used;
+  if (is_config) {
+    used = load_config(input, overrides);
+    if (used.data.kind != trained.data.kind)
+      throw std::runtime_error(fmt::format("{}: data.kind {}, but the run {} was trained on {}", input,
+                                           used.data.kind, run_dir.string(), trained.data.kind));
+  } else {
+    used = trained;
+    used.data.path = input;
+    used.data.image_root = "";
+    used.output = OutputConfig{};
+    if (!overrides.empty()) used = parse_config(config_to_yaml(used), input, overrides);
+  }
+  used.model = trained.model;
+  return used;
+}
+
+/// "n/a" for NaN (a metric without the labels it needs), else `{:.4f}`.
+std::string metric_text(double x) { return std::isnan(x) ? "n/a" : fmt::format("{:.4f}", x); }
+
+}  // namespace
+
+std::filesystem::path run_predict(const std::filesystem::path& run_dir, const std::string& input,
+                                  const std::vector<std::string>& overrides, const std::string& output_dir,
+                                  std::ostream& log) {
   const auto t0 = std::chrono::steady_clock::now();
-  const Config trained = load_config((run_dir / "config.yaml").string());
+  const std::filesystem::path trained_yaml = run_dir / "config.yaml";
+  if (!std::filesystem::is_regular_file(trained_yaml))
+    throw std::runtime_error(trained_yaml.string() + ": missing (RUN_DIR must be a run directory of `abmil train`)");
+  const Config trained = load_config(trained_yaml.string());
   const std::filesystem::path checkpoint = run_dir / "checkpoints" / "best.pt";
   if (!std::filesystem::is_regular_file(checkpoint))
     throw std::runtime_error(checkpoint.string() +
                              ": no checkpoint (was the run trained with output.save_checkpoint?)");
-  configure_runtime(data_config.runtime.threads, data_config.runtime.flush_denormal);
-  const torch::Device device = pick_device(data_config.runtime.device);
-  const DataKindInfo& kind = data_kind(data_config.data.kind);
+  Config used = predict_config(trained, run_dir, input, overrides);
+  // The output first: a taken folder fails before minutes of reading data.
+  check_output_dir(output_dir);
+  const std::filesystem::path out = output_dir.empty() ? next_free_dir(run_dir / "predict") : std::filesystem::path(output_dir);
+
+  configure_runtime(used.runtime.threads, used.runtime.flush_denormal);
+  const torch::Device device = pick_device(used.runtime.device);
+  const DataKindInfo& kind = data_kind(used.data.kind);
+  Preprocessing prep = read_preprocessing(run_dir, trained, &used.data);
   std::optional<Vocabulary> fixed;  // the token ids of the trained model, not a new vocabulary
   if (kind.uses_vocabulary) {
     const std::filesystem::path vocabulary = run_dir / "vocabulary.txt";
     if (!std::filesystem::is_regular_file(vocabulary))
       throw std::runtime_error(vocabulary.string() + ": missing (a " + kind.name + " run saves its vocabulary there)");
     fixed = Vocabulary::from_text(read_file(vocabulary), vocabulary.string());
+    prep.vocabulary = &*fixed;
   }
-  const MilData data =
-      kind.load(data_config.data, static_cast<uint64_t>(data_config.experiment.seed), fixed ? &*fixed : nullptr);
+  const MilData data = kind.load_predict(used.data, static_cast<uint64_t>(used.experiment.seed), prep);
   log << data.summary << "\n";
   MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()));
   try {
     torch::load(model, checkpoint.string());
   } catch (const c10::Error& e) {
     throw std::runtime_error(checkpoint.string() + ": cannot load the checkpoint into the model of " +
-                             (run_dir / "config.yaml").string() + ": " + e.msg().substr(0, e.msg().find('\n')));
+                             trained_yaml.string() + ": " + e.msg().substr(0, e.msg().find('\n')));
   }
   model->to(device);
-  const std::filesystem::path out =
-      create_run_dir(output_dir.empty() ? (run_dir / "predict").string() : output_dir, "predict");
-  Config used = data_config;
-  used.model = trained.model;
+  std::filesystem::create_directories(out);
   write_file_atomic(out / "config.yaml", config_to_yaml(used));
   const SplitEvaluation test = evaluate_and_write(model, data.test, used, device, out, "test");
   nlohmann::json j;
   j["test"] = test.json;
   j["model"] = run_dir.string();
+  j["input"] = input;
   j["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_file_atomic(out / "metrics.json", j.dump(2) + "\n");
-  log << fmt::format("test: auc {:.4f}  accuracy {:.4f}  instance_auc {:.4f}\n", test.metrics.auc,
-                     test.metrics.accuracy, test.instance_auc);
+  log << fmt::format("{} bags scored", data.test.num_bags());
+  if (test.labelled)
+    log << fmt::format(": auc {}  accuracy {}  instance_auc {}", metric_text(test.metrics.auc),
+                       metric_text(test.metrics.accuracy), metric_text(test.instance_auc));
+  else
+    log << " (not every bag has a label: no metrics)";
+  log << "\n";
   return out;
 }
 

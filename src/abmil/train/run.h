@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "abmil/metrics/metrics.h"
 
@@ -37,15 +38,23 @@ struct RunSummary {
 /// never looks complete.
 RunSummary run_train(const Config& config, std::ostream& log, const std::filesystem::path& resume_dir = {});
 
-/// `abmil predict`: predictions and attention for new bags, no training.
-/// Builds the model of RUN_DIR/config.yaml, loads RUN_DIR/checkpoints/best.pt,
-/// draws the bags of `data_config` (its data section; its test split is
-/// predicted) and writes config.yaml, predictions/test.csv,
-/// attention/test.csv and metrics.json (metrics.json last) into
-/// `output_dir` (default RUN_DIR/predict, or predict-2, ... if taken).
-/// Returns that folder. Throws std::runtime_error naming the file for a
-/// missing or incompatible checkpoint, and as run_train for bad data.
-std::filesystem::path run_predict(const std::filesystem::path& run_dir, const Config& data_config,
-                                  const std::string& output_dir, std::ostream& log);
+/// `abmil predict RUN_DIR INPUT`: predictions and attention for every bag of
+/// INPUT, no training. INPUT is a config file (.yaml/.yml; its data section,
+/// of the run's data.kind) or directly what the run's data.path was: a
+/// feature CSV, an image list or folder, a text folder or list (labels
+/// optional; `overrides` as `--set` on top). Builds the model of
+/// RUN_DIR/config.yaml, loads RUN_DIR/checkpoints/best.pt, reads the bags with
+/// the run's preprocessing (train/preprocessing.h: feature statistics, pixel
+/// normalisation; the vocabulary) and writes config.yaml, predictions/test.csv
+/// and attention/test.csv (rows named by the user's ids, Bag::name) and
+/// metrics.json (last; bag metrics only when every bag has a label) into
+/// `output_dir` (default RUN_DIR/predict, or predict-2, ... if taken); the
+/// output folder is checked before the data is read, and nothing is written
+/// when the data is bad. Returns that folder. Throws std::runtime_error naming
+/// the file for a missing run file or an incompatible checkpoint, and as
+/// run_train for bad data.
+std::filesystem::path run_predict(const std::filesystem::path& run_dir, const std::string& input,
+                                  const std::vector<std::string>& overrides, const std::string& output_dir,
+                                  std::ostream& log);
 
 }  // namespace abmil

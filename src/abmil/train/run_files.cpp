@@ -14,6 +14,22 @@ namespace {
 /// `{:.6f}` of a metric, empty for NaN (undefined AUC).
 std::string num(double v) { return std::isnan(v) ? "" : fmt::format("{:.6f}", v); }
 
+/// A bag label cell: "0", "1", or empty when unknown.
+std::string label_cell(int label) { return label < 0 ? std::string() : std::to_string(label); }
+
+/// The bag's name as a CSV cell (its id when it has none): double-quoted,
+/// with " doubled, when it holds a comma, a quote or surrounding blanks
+/// (read_csv's `quoted` mode reads it back).
+std::string name_cell(const Bag& bag) {
+  const std::string& name = bag.name.empty() ? std::to_string(bag.id) : bag.name;
+  const bool plain = name.find_first_of(",\"\n\r") == std::string::npos && name.front() != ' ' &&
+                     name.front() != '\t' && name.back() != ' ' && name.back() != '\t';
+  if (plain) return name;
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 }  // namespace
 
 std::string metrics_csv(const std::vector<EpochLog>& history) {
@@ -27,16 +43,16 @@ std::string metrics_csv(const std::vector<EpochLog>& history) {
 }
 
 std::string predictions_csv(const BagSplit& split, const BagPredictions& p) {
-  std::string out = "bag_id,bag_label,bag_probability,instances\n";
+  std::string out = "bag_id,bag_name,bag_label,bag_probability,instances\n";
   for (int64_t b = 0; b < split.num_bags(); ++b)
-    out += fmt::format("{},{},{:.8g},{}\n", split.bags[b].id, split.bags[b].label, p.probabilities[b],
-                       split.bags[b].size());
+    out += fmt::format("{},{},{},{:.8g},{}\n", split.bags[b].id, name_cell(split.bags[b]),
+                       label_cell(split.bags[b].label), p.probabilities[b], split.bags[b].size());
   return out;
 }
 
 std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
   std::string out =
-      "bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,"
+      "bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,"
       "instance_probability,bag_label,bag_probability\n";
   auto column = [](const torch::Tensor& t) {
     return t.defined() ? t.to(torch::kCPU, torch::kDouble).contiguous() : torch::Tensor();
@@ -47,11 +63,12 @@ std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
   };
   for (int64_t b = 0; b < split.num_bags(); ++b) {
     const Bag& bag = split.bags[b];
+    const std::string name = name_cell(bag);
     for (int64_t k = 0; k < bag.size(); ++k) {
       const int64_t row = split.offsets[b] + k;
       const int y = k < static_cast<int64_t>(bag.instance_labels.size()) ? bag.instance_labels[k] : -1;
-      out += fmt::format("{},{},{},{},{},{},{},{},{:.8g}\n", bag.id, k, bag.source_indices[k],
-                         y < 0 ? std::string() : std::to_string(y), cell(a, row), cell(s, row), cell(q, row), bag.label,
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{:.8g}\n", bag.id, name, k, bag.source_indices[k],
+                         label_cell(y), cell(a, row), cell(s, row), cell(q, row), label_cell(bag.label),
                          p.probabilities[b]);
     }
   }

@@ -17,11 +17,14 @@ struct EpochLog;
 std::string metrics_csv(const std::vector<EpochLog>& history);
 
 /// Bag predictions CSV text, one row per bag of `split`:
-/// `bag_id,bag_label,bag_probability,instances`.
+/// `bag_id,bag_name,bag_label,bag_probability,instances`; bag_name = Bag::name
+/// (the user's id; the bag id when it has none), double-quoted when it holds
+/// a comma or a quote; bag_label empty when unknown.
 std::string predictions_csv(const BagSplit& split, const BagPredictions& predictions);
 
 /// Attention CSV text, one row per instance of every bag of `split`:
-/// `bag_id,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,bag_label,bag_probability`.
+/// `bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,bag_label,bag_probability`
+/// (bag_name and empty labels as in predictions_csv).
 /// Columns a model does not produce are left empty.
 std::string attention_csv(const BagSplit& split, const BagPredictions& predictions);
 

@@ -159,11 +159,14 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
   if (logits.empty()) return out;
   torch::Tensor all_logits = torch::cat(logits);
   std::vector<float> labels;
+  bool labelled = true;
   for (const Bag& bag : split.bags) {
     out.labels.push_back(bag.label);
     labels.push_back(static_cast<float>(bag.label));
+    labelled = labelled && bag.label >= 0;
   }
-  out.loss = torch::binary_cross_entropy_with_logits(all_logits, torch::tensor(labels)).item<double>();
+  out.loss = labelled ? torch::binary_cross_entropy_with_logits(all_logits, torch::tensor(labels)).item<double>()
+                      : std::nan("");
   out.probabilities = to_vector(torch::sigmoid(all_logits));
   if (!attention.empty()) {
     out.attention = torch::cat(attention);

@@ -173,7 +173,7 @@ RunData read_run(const fs::path& dir) {
 
   std::optional<CsvTable> attention;
   if (fs::is_regular_file(dir / "attention" / "test.csv")) {
-    attention = read_csv(dir / "attention" / "test.csv");
+    attention = read_csv(dir / "attention" / "test.csv", /*quoted=*/true);
     d.weights = attention_weights_by_label(*attention);
   }
   if (fs::is_regular_file(dir / "predictions" / "test.csv")) {

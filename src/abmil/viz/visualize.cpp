@@ -46,11 +46,12 @@ struct BagRecord {
 std::map<int64_t, BagRecord> read_attention_csv(const std::filesystem::path& path, bool& has_attention) {
   if (!std::filesystem::is_regular_file(path))
     throw std::runtime_error(path.string() + ": cannot read (run `abmil train` with output.save_attention)");
-  const CsvTable t = read_csv(path);
+  const CsvTable t = read_csv(path, /*quoted=*/true);
   const std::vector<std::string> header = {
-      "bag_id",          "instance_index",       "source_index", "instance_label", "attention_weight",
-      "attention_logit", "instance_probability", "bag_label",    "bag_probability"};
-  if (t.header != header) throw std::runtime_error(path.string() + ":1: unexpected header");
+      "bag_id",           "bag_name",        "instance_index",       "source_index", "instance_label",
+      "attention_weight", "attention_logit", "instance_probability", "bag_label",    "bag_probability"};
+  if (t.header != header)
+    throw std::runtime_error(path.string() + ":1: unexpected header (written by another abmil version?)");
   const size_t bag_id = t.column("bag_id"), instance_index = t.column("instance_index"),
                source_index = t.column("source_index"), instance_label = t.column("instance_label"),
                attention_weight = t.column("attention_weight"), instance_probability = t.column("instance_probability"),
@@ -70,13 +71,20 @@ std::map<int64_t, BagRecord> read_attention_csv(const std::filesystem::path& pat
     } else if (const double p = t.number(row, instance_probability); !std::isnan(p)) {
       r.weight = p;
     }
-    bag.label = t.label(row, bag_label);
-    if (bag.label < 0) throw t.error(row, "empty bag_label");
+    bag.label = t.label(row, bag_label);  // -1: unknown (`abmil predict` on unlabelled bags)
     bag.probability = t.number(row, bag_probability);
     if (std::isnan(bag.probability)) throw t.error(row, "empty bag_probability");
     bag.instances.push_back(r);
   }
   return bags;
+}
+
+/// "label Y  P(positive) p  correct|WRONG" of a bag's picture heading;
+/// "label ?  P(positive) p" when its label is unknown (`abmil predict`).
+std::string bag_verdict(const BagRecord& r, double threshold) {
+  if (r.label < 0) return fmt::format("label ?  P(positive) {:.3f}", r.probability);
+  const bool correct = (r.probability >= threshold) == (r.label == 1);
+  return fmt::format("label {}  P(positive) {:.3f}  {}", r.label, r.probability, correct ? "correct" : "WRONG");
 }
 
 /// Instance `row` of the split as an 8-bit image, undoing the pixel normalisation.
@@ -148,11 +156,10 @@ std::vector<std::filesystem::path> visualize_images(const std::filesystem::path&
       patches.push_back(image(rects.back()));
       weights.push_back(r.instances[k].weight);
     }
-    const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
     const std::string stem = std::filesystem::path(data.image_paths[id]).stem().string();
     const std::string heading =
-        fmt::format("{}  label {}  P(positive) {:.3f}  {}  ({}, min-max rescaled)", stem, r.label, r.probability,
-                    correct ? "correct" : "WRONG", has_attention ? "attention weights" : "instance probabilities");
+        fmt::format("{}  {}  ({}, min-max rescaled)", stem, bag_verdict(r, cfg.eval.threshold),
+                    has_attention ? "attention weights" : "instance probabilities");
     written.push_back(dir / (stem + "_overlay.png"));
     write_png(written.back(), stack_vertically({heatmap_overlay(image, rects, weights, options.alpha)}, heading));
     written.push_back(dir / fmt::format("{}_top{}.png", stem, options.montage_k));
@@ -171,7 +178,7 @@ std::vector<std::filesystem::path> visualize_images(const std::filesystem::path&
 /// std::runtime_error naming the file and line for a bad header, a
 /// malformed row or tokens out of order.
 std::map<int64_t, std::vector<std::vector<double>>> read_token_attention_csv(const std::filesystem::path& path) {
-  const CsvTable t = read_csv(path);
+  const CsvTable t = read_csv(path, /*quoted=*/true);
   if (t.header != std::vector<std::string>{"bag_id", "instance_index", "token_index", "token_id", "attention_weight"})
     throw std::runtime_error(path.string() + ":1: unexpected header");
   std::map<int64_t, std::vector<std::vector<double>>> out;
@@ -223,8 +230,7 @@ std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& r
       if (std::all_of(w.instances.begin(), w.instances.end(), [](double x) { return x < 0; })) w.instances.clear();
       if (const auto it = tokens.find(id); it != tokens.end()) w.tokens = it->second;
       const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
-      const std::string heading = fmt::format("{}  label {}  P(positive) {:.3f}  {}", doc.name, r.label, r.probability,
-                                              correct ? "correct" : "WRONG");
+      const std::string heading = doc.name + "  " + bag_verdict(r, cfg.eval.threshold);
       std::string page;
       try {
         page = text_document_html(doc, limits, mode, w, heading);
@@ -238,8 +244,8 @@ std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& r
       written.push_back(dir / (stem + ".html"));
       write_file_atomic(written.back(), page);
       index += fmt::format("<tr><td><a href=\"{0}.html\">{1}</a></td><td>{2}</td><td>{3:.3f}</td><td>{4}</td></tr>\n",
-                           html_escape(stem), html_escape(doc.name), r.label, r.probability,
-                           correct ? "correct" : "<b>WRONG</b>");
+                           html_escape(stem), html_escape(doc.name), r.label < 0 ? "?" : std::to_string(r.label),
+                           r.probability, r.label < 0 ? "" : correct ? "correct" : "<b>WRONG</b>");
     }
   }
   written.push_back(dir / "index.html");
@@ -304,9 +310,7 @@ std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& ru
     for (int64_t k = 0; k < test.bags[b].size(); ++k)
       tiles.push_back(
           {instance_image(test, test.offsets[b] + k, cfg.data), r.instances[k].weight, r.instances[k].label});
-    const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
-    return bag_strip(tiles, fmt::format("bag {}  label {}  P(positive) {:.3f}  {}  ({})", id, r.label, r.probability,
-                                        correct ? "correct" : "WRONG", what));
+    return bag_strip(tiles, fmt::format("bag {}  {}  ({})", id, bag_verdict(r, cfg.eval.threshold), what));
   };
 
   std::vector<int64_t> by_confidence;
