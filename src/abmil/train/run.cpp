@@ -162,7 +162,7 @@ Config predict_config(const Config& trained, const std::filesystem::path& run_di
                                            used.data.kind, run_dir.string(), trained.data.kind));
   } else {
     used = trained;
-    used.data.path = input;
+    used.data.path = std::filesystem::absolute(input).lexically_normal().string();  // the saved config reads the same
     used.data.image_root = "";
     used.output = OutputConfig{};
     if (!overrides.empty()) used = parse_config(config_to_yaml(used), input, overrides);
