@@ -221,6 +221,7 @@ std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& r
       TextBagWeights w;
       for (const InstanceRecord& x : r.instances) w.instances.push_back(x.weight);
       if (std::all_of(w.instances.begin(), w.instances.end(), [](double x) { return x < 0; })) w.instances.clear();
+      w.probabilities = !has_attention;
       if (const auto it = tokens.find(id); it != tokens.end()) w.tokens = it->second;
       const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
       const std::string heading = fmt::format("{}  label {}  P(positive) {:.3f}  {}", doc.name, r.label, r.probability,
