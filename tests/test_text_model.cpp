@@ -427,8 +427,8 @@ TEST(TextModel, TrainSavesTheVocabularyAndPredictUsesIt) {
 
 TEST(TextModel, TokenModePoolsTheTokensOfADocument) {
   TempDir tmp("text_tokens");
-  write_corpus(tmp.path / "corpus", 3, 8);
-  Config cfg = corpus_config(tmp.path / "corpus", tmp.path / "run");
+  write_corpus(tmp.path / "reviews & <more>", 3, 8);  // a data path to escape in the index
+  Config cfg = corpus_config(tmp.path / "reviews & <more>", tmp.path / "run");
   cfg.data.text_instances = "tokens";
   std::ostringstream log;
   const RunSummary s = run_train(cfg, log);
@@ -447,5 +447,18 @@ TEST(TextModel, TokenModePoolsTheTokensOfADocument) {
   EXPECT_GE(hits, static_cast<int>(best.size()) - 1) << "of " << best.size();
   std::ostringstream vlog;
   visualize_run(s.run_dir, {}, vlog);
-  EXPECT_TRUE(fs::is_regular_file(s.run_dir / "visualize" / "index.html"));
+  // The index names the run (its folder) and the data, escaped.
+  const std::string index = read_text(s.run_dir / "visualize" / "index.html");
+  const std::string run = s.run_dir.filename().string();
+  ASSERT_FALSE(run.empty());
+  EXPECT_NE(index.find("<title>" + run + ": test documents</title>"), std::string::npos) << index.substr(0, 600);
+  EXPECT_NE(
+      index.find("<h1>" + run + ": test documents of " + (tmp.path / "reviews &amp; &lt;more&gt;").string() + "</h1>"),
+      std::string::npos)
+      << index.substr(0, 600);
+  EXPECT_NE(index.find("<tr><th>document</th><th>label</th><th>P(positive)</th><th></th></tr>"), std::string::npos);
+  // Also for a run directory given as "dir/" (trailing separator).
+  visualize_run(s.run_dir.string() + "/", {}, vlog);
+  EXPECT_NE(read_text(s.run_dir / "visualize" / "index.html").find("<title>" + run + ": test documents</title>"),
+            std::string::npos);
 }
