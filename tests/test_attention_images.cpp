@@ -46,6 +46,37 @@ TEST(AttentionImages, HeatmapOverlayColoursPatchesByRescaledWeight) {
   EXPECT_THROW(heatmap_overlay(image, patches, {0.5}), std::invalid_argument);
 }
 
+// The overlay carries a colour legend at its right: the image keeps its place
+// at (0, 0), the picture is wider by the legend (and 100 px tall at least),
+// and the legend's bar runs from the colormap's top colour (above) to its
+// bottom colour (below).
+TEST(AttentionImages, HeatmapOverlayHasAColourLegend) {
+  cv::Mat image(20, 60, CV_8UC1, cv::Scalar(100));
+  const cv::Mat out = heatmap_overlay(image, {{0, 0, 20, 20}, {20, 0, 20, 20}}, {0.2, 0.8}, 0.5);
+  ASSERT_GE(out.cols, 60 + 70);  // the legend is 70 px wide at least
+  ASSERT_GE(out.rows, 100);
+  EXPECT_EQ(out.at<cv::Vec3b>(10, 50), cv::Vec3b(100, 100, 100));  // the image is unchanged outside the patches
+  EXPECT_EQ(out.at<cv::Vec3b>(50, 30), cv::Vec3b(255, 255, 255));  // white under the 20 px image
+  auto first_row_with = [&](const cv::Vec3b& colour) {
+    for (int y = 0; y < out.rows; ++y)
+      for (int x = 60; x < out.cols; ++x)
+        if (out.at<cv::Vec3b>(y, x) == colour) return y;
+    return -1;
+  };
+  const int high = first_row_with(weight_colour(1)), low = first_row_with(weight_colour(0));
+  ASSERT_GE(high, 0) << "no pixel of the top colour in the legend";
+  ASSERT_GE(low, 0) << "no pixel of the bottom colour in the legend";
+  EXPECT_LT(high, low) << "high weights on top";
+  EXPECT_GT(low - high, 50) << "the bar spans the legend's height";
+
+  // A tall image: the legend is as tall as the image, so the picture is not taller.
+  const cv::Mat tall = heatmap_overlay(cv::Mat(300, 40, CV_8UC3, cv::Scalar(0, 0, 0)), {{0, 0, 20, 20}}, {1.0});
+  EXPECT_EQ(tall.rows, 300);
+  EXPECT_GT(tall.cols, 40);
+  // No weights, no legend.
+  EXPECT_EQ(heatmap_overlay(image, {}, {}).size(), image.size());
+}
+
 TEST(AttentionImages, StripAndMontageShapes) {
   std::vector<InstanceTile> tiles;
   for (int i = 0; i < 5; ++i) tiles.push_back({cv::Mat(28, 28, CV_8UC1, cv::Scalar(i * 50)), 0.2, i == 2 ? 1 : 0});

@@ -251,24 +251,39 @@ TEST(TextHtml, ShadesSentencesAndTokensAndEscapes) {
   w.tokens = {{0.1, 0.1, 0.8}, {0.5, 0.25, 0.25}};  // sentence 2 keeps 3 tokens (T = 3)
   const std::string html = text_document_html(doc, {3, 0}, TextInstances::sentences, w, "review <1>");
   EXPECT_NE(html.find("<h1>review &lt;1&gt;</h1>"), std::string::npos);
-  // Sentence 1 is the largest: full yellow; sentence 2 at 0.2 / 0.8.
-  EXPECT_NE(html.find("<td class=\"w\">0.800</td><td style=\"background:rgba(255,200,0,1.000)\">"), std::string::npos);
-  EXPECT_NE(html.find("<td class=\"w\">0.200</td><td style=\"background:rgba(255,200,0,0.250)\">"), std::string::npos);
-  // Tokens: relative to the sentence's largest, escaped, tooltip = weight.
-  EXPECT_NE(html.find("<span class=\"t\" style=\"background:rgba(230,40,40,0.125)\" title=\"0.1000\">&lt;b&gt;</span>"),
+  // Sentences above the uniform weight 1/S (S = 2): (0.8 * 2 - 1) / (2 - 1) = 0.6; below it none.
+  EXPECT_NE(html.find("<td class=\"w\">0.800</td><td style=\"background:rgba(255,200,0,0.600)\">"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"w\">0.200</td><td style=\"background:rgba(255,200,0,0.000)\">"), std::string::npos);
+  // Tokens above 1/T (T = 3) in their sentence, escaped, tooltip = weight: (0.8 * 3 - 1) / 2 = 0.7.
+  EXPECT_NE(html.find("<span class=\"t\" style=\"background:rgba(230,40,40,0.000)\" title=\"0.1000\">&lt;b&gt;</span>"),
             std::string::npos);
-  EXPECT_NE(html.find("style=\"background:rgba(230,40,40,1.000)\" title=\"0.8000\">great</span>"), std::string::npos);
+  EXPECT_NE(html.find("style=\"background:rgba(230,40,40,0.700)\" title=\"0.8000\">great</span>"), std::string::npos);
+  EXPECT_NE(html.find("style=\"background:rgba(230,40,40,0.250)\" title=\"0.5000\">dull</span>"), std::string::npos);
   EXPECT_NE(html.find("title=\"0.2500\">&amp;</span>"), std::string::npos);
   EXPECT_EQ(html.find("cut"), std::string::npos);  // cut off by T = 3
+  EXPECT_NE(html.find("no colour at or below the uniform weight 1/2 (2 sentences shown)"), std::string::npos);
+  EXPECT_NE(html.find("uniform weight 1/T (T tokens of the sentence shown)"), std::string::npos);
 
-  // Tokens mode: one weight per kept token, shaded relative to the largest.
+  // Tokens mode: one weight per kept token, above the uniform 1/6: (0.4 * 6 - 1) / 5 = 0.28.
   TextBagWeights t;
   t.instances = {0.1, 0.1, 0.4, 0.1, 0.1, 0.2};
   const std::string page = text_document_html(doc, {3, 0}, TextInstances::tokens, t, "tokens");
-  EXPECT_NE(page.find("<p><span class=\"t\" style=\"background:rgba(230,40,40,0.250)\" title=\"0.1000\">a</span> "),
+  EXPECT_NE(page.find("<p><span class=\"t\" style=\"background:rgba(230,40,40,0.000)\" title=\"0.1000\">a</span> "),
             std::string::npos);
-  EXPECT_NE(page.find("style=\"background:rgba(230,40,40,1.000)\" title=\"0.4000\">great</span></p>"),
+  EXPECT_NE(page.find("style=\"background:rgba(230,40,40,0.280)\" title=\"0.4000\">great</span></p>"),
             std::string::npos);
+  EXPECT_NE(page.find("style=\"background:rgba(230,40,40,0.040)\" title=\"0.2000\">long</span></p>"),
+            std::string::npos);
+  EXPECT_NE(page.find("uniform weight 1/6 (6 tokens shown)"), std::string::npos);
+  // Instance probabilities (an instance-level pooling) are their own shade.
+  t.probabilities = true;
+  const std::string probabilities = text_document_html(doc, {3, 0}, TextInstances::tokens, t, "tokens");
+  EXPECT_NE(probabilities.find("style=\"background:rgba(230,40,40,0.400)\" title=\"0.4000\">great</span></p>"),
+            std::string::npos);
+  EXPECT_NE(
+      probabilities.find("Red: the token's instance probability in the review (bag level over tokens): no colour at 0, "
+                         "full colour at 1; hover for the instance probability."),
+      std::string::npos);
 
   TextBagWeights bad = w;
   bad.instances.pop_back();
@@ -282,6 +297,47 @@ TEST(TextHtml, ShadesSentencesAndTokensAndEscapes) {
               text_document_html(doc, {3, 0}, TextInstances::sentences, bad, "");
             }),
             "text_document_html: 2 token weights for the 3 kept tokens of sentence 1 of 'pos/cv001_x.txt'");
+}
+
+// Shading above uniform, on one sentence of 10 tokens (T = 10) in a document
+// of 4 sentences (S = 4): the uniform weight 1/T (1/S) gets no colour, one
+// token (sentence) holding all the weight full colour, and 2/T on the 10-token
+// sentence (2 * 10 - 1) / (10 - 1) = 1/9.
+TEST(TextHtml, ShadesOnlyWeightsAboveUniform) {
+  TextDocument doc;
+  doc.name = "neg/cv002_y.txt";
+  doc.sentences = {{"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"}, {"b"}, {"c"}, {"d"}};
+  const TextLimits limits{10, 0};
+  auto shades = [&](const TextBagWeights& w, const std::string& colour) {
+    const std::string html = text_document_html(doc, limits, TextInstances::sentences, w, "");
+    std::vector<std::string> out;
+    const std::string key = "background:rgba(" + colour + ",";
+    for (size_t at = html.find(key); at != std::string::npos; at = html.find(key, at + 1))
+      out.push_back(html.substr(at + key.size(), 5));
+    return out;
+  };
+  TextBagWeights uniform;
+  uniform.instances = {0.25, 0.25, 0.25, 0.25};
+  uniform.tokens = {std::vector<double>(10, 0.1), {1.0}, {1.0}, {1.0}};
+  EXPECT_EQ(shades(uniform, "255,200,0"), std::vector<std::string>(4, "0.000"));
+  // A one-token sentence (T = 1) gets no colour either, although its one token holds all the weight.
+  EXPECT_EQ(shades(uniform, "230,40,40"), std::vector<std::string>(13, "0.000"));
+
+  TextBagWeights dominant;
+  dominant.instances = {1.0, 0.0, 0.0, 0.0};
+  dominant.tokens = {{0, 0, 0, 1, 0, 0, 0, 0, 0, 0}, {1.0}, {1.0}, {1.0}};
+  EXPECT_EQ(shades(dominant, "255,200,0"), (std::vector<std::string>{"1.000", "0.000", "0.000", "0.000"}));
+  std::vector<std::string> tokens(13, "0.000");
+  tokens[3] = "1.000";
+  EXPECT_EQ(shades(dominant, "230,40,40"), tokens);
+
+  TextBagWeights twice;
+  twice.tokens = {
+      {0.2, 0.8 / 9, 0.8 / 9, 0.8 / 9, 0.8 / 9, 0.8 / 9, 0.8 / 9, 0.8 / 9, 0.8 / 9, 0.8 / 9}, {1.0}, {1.0}, {1.0}};
+  tokens.assign(13, "0.000");
+  tokens[0] = "0.111";  // (0.2 * 10 - 1) / 9
+  EXPECT_EQ(shades(twice, "230,40,40"), tokens);
+  EXPECT_EQ(shades(twice, "255,200,0"), std::vector<std::string>(4, "0.000"));  // no sentence weights: no colour
 }
 
 TEST(TextModel, LearnsTheDecidingWordAndPointsAtIt) {
@@ -385,8 +441,8 @@ TEST(TextModel, TrainSavesTheVocabularyAndPredictUsesIt) {
 
 TEST(TextModel, TokenModePoolsTheTokensOfADocument) {
   TempDir tmp("text_tokens");
-  write_corpus(tmp.path / "corpus", 3, 8);
-  Config cfg = corpus_config(tmp.path / "corpus", tmp.path / "run");
+  write_corpus(tmp.path / "reviews & <more>", 3, 8);  // a data path to escape in the index
+  Config cfg = corpus_config(tmp.path / "reviews & <more>", tmp.path / "run");
   cfg.data.text_instances = "tokens";
   std::ostringstream log;
   const RunSummary s = run_train(cfg, log);
@@ -405,5 +461,18 @@ TEST(TextModel, TokenModePoolsTheTokensOfADocument) {
   EXPECT_GE(hits, static_cast<int>(best.size()) - 1) << "of " << best.size();
   std::ostringstream vlog;
   visualize_run(s.run_dir, {}, vlog);
-  EXPECT_TRUE(fs::is_regular_file(s.run_dir / "visualize" / "index.html"));
+  // The index names the run (its folder) and the data, escaped.
+  const std::string index = read_text(s.run_dir / "visualize" / "index.html");
+  const std::string run = s.run_dir.filename().string();
+  ASSERT_FALSE(run.empty());
+  EXPECT_NE(index.find("<title>" + run + ": test documents</title>"), std::string::npos) << index.substr(0, 600);
+  EXPECT_NE(
+      index.find("<h1>" + run + ": test documents of " + (tmp.path / "reviews &amp; &lt;more&gt;").string() + "</h1>"),
+      std::string::npos)
+      << index.substr(0, 600);
+  EXPECT_NE(index.find("<tr><th>document</th><th>label</th><th>P(positive)</th><th></th></tr>"), std::string::npos);
+  // Also for a run directory given as "dir/" (trailing separator).
+  visualize_run(s.run_dir.string() + "/", {}, vlog);
+  EXPECT_NE(read_text(s.run_dir / "visualize" / "index.html").find("<title>" + run + ": test documents</title>"),
+            std::string::npos);
 }

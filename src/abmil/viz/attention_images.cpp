@@ -16,6 +16,7 @@ namespace {
 
 const cv::Scalar kWhite(255, 255, 255), kBlack(0, 0, 0), kGreen(0, 140, 0), kGray(120, 120, 120);
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
+constexpr int kMinLegendHeight = 100;  ///< px: room for the title, three tick labels and a bar
 
 cv::Mat to_bgr(const cv::Mat& image) {
   cv::Mat bgr;
@@ -37,9 +38,13 @@ int text_width(const std::string& text, double scale, int thickness = 1) {
   return cv::getTextSize(text, kFont, scale, thickness, &baseline).width;
 }
 
-/// A vertical colour bar from 0 (bottom) to 1 (top) with tick labels.
-cv::Mat legend(int height) {
-  const int bar_w = 14, width = 70;
+/// A vertical colour bar `height` px tall from weight_colour(0) (bottom) to weight_colour(1) (top), "weight"
+/// above it and the tick labels `high`, `middle`, `low` at its top, middle and bottom. At least 70 px wide, wider
+/// when a label needs it.
+cv::Mat legend(int height, const std::string& high, const std::string& middle, const std::string& low) {
+  const int bar_w = 14, label_x = 6 + bar_w + 4;
+  const int width = std::max({70, label_x + text_width(high, 0.4) + 4, label_x + text_width(middle, 0.4) + 4,
+                              label_x + text_width(low, 0.4) + 4});
   cv::Mat out(height, width, CV_8UC3, kWhite);
   const int top = 18, bottom = height - 10;
   for (int y = top; y <= bottom; ++y) {
@@ -48,9 +53,9 @@ cv::Mat legend(int height) {
     cv::line(out, {6, y}, {6 + bar_w, y}, cv::Scalar(c[0], c[1], c[2]));
   }
   put_text(out, "weight", 2, 12, 0.4, kBlack);
-  put_text(out, "1.0", 6 + bar_w + 4, top + 8, 0.4, kBlack);
-  put_text(out, "0.5", 6 + bar_w + 4, (top + bottom) / 2 + 4, 0.4, kBlack);
-  put_text(out, "0.0", 6 + bar_w + 4, bottom, 0.4, kBlack);
+  put_text(out, high, label_x, top + 8, 0.4, kBlack);
+  put_text(out, middle, label_x, (top + bottom) / 2 + 4, 0.4, kBlack);
+  put_text(out, low, label_x, bottom, 0.4, kBlack);
   return out;
 }
 
@@ -87,7 +92,7 @@ cv::Mat bag_strip(const std::vector<InstanceTile>& tiles, const std::string& tit
   const int cell_w = std::max(tile_w + 2 * border, 64);
   const int row_h = tile_h + 2 * border + text_h;
   const int tiles_w = static_cast<int>(tiles.size()) * (cell_w + gap) + gap;
-  cv::Mat side = legend(row_h);
+  cv::Mat side = legend(row_h, "1.0", "0.5", "0.0");
   const int width = std::max(tiles_w + side.cols, text_width(title, 0.6) + 20);
   cv::Mat out(title_h + row_h + 4, width, CV_8UC3, kWhite);
   put_text(out, title, gap, 24, 0.6, kBlack, 1);
@@ -126,7 +131,21 @@ cv::Mat heatmap_overlay(const cv::Mat& image, const std::vector<cv::Rect>& patch
   cv::Mat blended;
   cv::addWeighted(colour, alpha, out, 1 - alpha, 0, blended);
   blended.copyTo(out, mask);
-  return out;
+  if (weights.empty()) return out;
+  // The legend's ends are the image's own lowest and highest weight (what 0 and 1 of the rescaling stand for).
+  const auto [lo, hi] = std::minmax_element(weights.begin(), weights.end());
+  // 3 significant digits, more (up to 8) when the ends would print the same. All equal: every patch has the
+  // top colour (minmax_rescale), so only the top gets a label.
+  const bool spread = *hi > *lo;
+  int digits = 3;
+  while (spread && digits < 8 && fmt::format("{:.{}g}", *hi, digits) == fmt::format("{:.{}g}", *lo, digits)) ++digits;
+  auto label = [&](double w) { return fmt::format("{:.{}g}", w, digits); };
+  const cv::Mat side = legend(std::max(out.rows, kMinLegendHeight), label(*hi), spread ? label((*lo + *hi) / 2) : "",
+                              spread ? label(*lo) : "");
+  cv::Mat framed(side.rows, out.cols + side.cols, CV_8UC3, kWhite);
+  out.copyTo(framed(cv::Rect(0, 0, out.cols, out.rows)));
+  side.copyTo(framed(cv::Rect(out.cols, 0, side.cols, side.rows)));
+  return framed;
 }
 
 cv::Mat top_k_montage(const std::vector<cv::Mat>& patches, const std::vector<double>& weights, int k, int scale) {

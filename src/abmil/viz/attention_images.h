@@ -35,7 +35,12 @@ cv::Mat bag_strip(const std::vector<InstanceTile>& tiles, const std::string& tit
 
 /// Heatmap overlay of patch weights on `image` (BGR or gray, 8-bit): the
 /// weights are min-max rescaled (minmax_rescale), coloured with
-/// weight_colour and blended into each patch rectangle with `alpha`.
+/// weight_colour and blended into each patch rectangle with `alpha`. At the
+/// right of the image (at (0, 0) of the result, unchanged outside the
+/// patches) a colour legend like bag_strip's, labelled with the image's
+/// highest, middle and lowest weight (the weights that 1, 0.5 and 0 of the
+/// rescaling stand for); the result is at least 100 px tall, white below a
+/// shorter image. No legend when `weights` is empty.
 /// Throws std::invalid_argument if patches and weights differ in count.
 cv::Mat heatmap_overlay(const cv::Mat& image, const std::vector<cv::Rect>& patches, const std::vector<double>& weights,
                         double alpha = 0.5);

@@ -11,10 +11,20 @@ namespace abmil {
 
 namespace {
 
-/// w / largest, 0 when the largest is not positive.
-double share(double w, double largest) { return largest > 0 ? std::clamp(w / largest, 0.0, 1.0) : 0.0; }
+/// Shade in [0, 1] of attention weight `w`, one of `n` weights summing to 1:
+/// 0 at or below the uniform weight 1/n, 1 when it holds all the weight, linear
+/// in between: (w n - 1) / (n - 1). Always 0 for n <= 1.
+double shade_above_uniform(double w, size_t n) {
+  if (n <= 1) return 0.0;
+  const double nd = static_cast<double>(n);
+  return std::clamp((w * nd - 1.0) / (nd - 1.0), 0.0, 1.0);
+}
 
-double largest_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
+/// Shade of instance `k` of `a` (bag level): its probability itself for
+/// instance probabilities, else shade_above_uniform over the instances.
+double instance_shade(const std::vector<double>& a, size_t k, bool probabilities) {
+  return probabilities ? std::clamp(a[k], 0.0, 1.0) : shade_above_uniform(a[k], a.size());
+}
 
 /// A token span shaded red by `alpha` in [0, 1], `weight` as its tooltip (none when < 0).
 std::string token_span(const std::string& token, double alpha, double weight) {
@@ -44,7 +54,6 @@ std::string text_document_html(const TextDocument& doc, const TextLimits& limits
     throw std::invalid_argument(fmt::format("text_document_html: token weights of '{}' do not match its {} sentences",
                                             doc.name, instances.size()));
   std::string body;
-  const double top = largest_of(a);
   if (by_sentence) {
     body += "<table>\n";
     for (size_t k = 0; k < instances.size(); ++k) {
@@ -56,15 +65,16 @@ std::string text_document_html(const TextDocument& doc, const TextLimits& limits
             fmt::format("text_document_html: {} token weights for the {} kept tokens of "
                         "sentence {} of '{}'",
                         tw->size(), kept, instances[k].sentence, doc.name));
-      const double token_top = tw ? largest_of(*tw) : 0.0;
       std::string line;
       for (int64_t t = 0; t < kept; ++t) {
         if (t > 0) line += ' ';
-        line += tw ? token_span(sentence[t], share((*tw)[t], token_top), (*tw)[t]) : html_escape(sentence[t]);
+        line += tw ? token_span(sentence[t], shade_above_uniform((*tw)[t], tw->size()), (*tw)[t])
+                   : html_escape(sentence[t]);
       }
       const double w = a.empty() ? -1.0 : a[k];
       body += fmt::format("<tr><td class=\"w\">{}</td><td style=\"background:rgba(255,200,0,{:.3f})\">{}</td></tr>\n",
-                          w >= 0 ? fmt::format("{:.3f}", w) : "", w >= 0 ? share(w, top) : 0.0, line);
+                          w >= 0 ? fmt::format("{:.3f}", w) : "",
+                          w >= 0 ? instance_shade(a, k, weights.probabilities) : 0.0, line);
     }
     body += "</table>\n";
   } else {
@@ -77,16 +87,33 @@ std::string text_document_html(const TextDocument& doc, const TextLimits& limits
       } else {
         body += ' ';
       }
-      body += a.empty() ? html_escape(instances[k].text) : token_span(instances[k].text, share(a[k], top), a[k]);
+      body += a.empty() ? html_escape(instances[k].text)
+                        : token_span(instances[k].text, instance_shade(a, k, weights.probabilities), a[k]);
     }
     if (current >= 0) body += "</p>\n";
   }
-  const std::string legend =
-      by_sentence ? "Yellow: the sentence's weight in the review (bag-level attention) relative to the review's "
-                    "largest; the number is the weight itself. Red: the token's weight in its sentence (token-level "
-                    "attention) relative to the sentence's largest; hover for the weight."
-                  : "Red: the token's weight in the review (bag-level attention over tokens) relative to the "
-                    "review's largest; hover for the weight.";
+  // What the shades mean; only the shades the page has.
+  const std::string what = weights.probabilities ? "instance probability" : "attention weight";
+  const std::string rule =
+      weights.probabilities
+          ? std::string("no colour at 0, full colour at 1")
+          : fmt::format(
+                "no colour at or below the uniform weight 1/{0} ({0} {1} shown), full colour when it holds "
+                "all the weight, (w&middot;{0} &minus; 1) / ({0} &minus; 1) between",
+                instances.size(), by_sentence ? "sentences" : "tokens");
+  std::string legend;
+  if (!by_sentence && !a.empty())
+    legend =
+        fmt::format("Red: the token's {0} in the review (bag level over tokens): {1}; hover for the {0}.", what, rule);
+  if (by_sentence && !a.empty())
+    legend =
+        fmt::format("Yellow: the sentence's {0} in the review (bag level): {1}; the number is the {0}. ", what, rule);
+  if (!weights.tokens.empty())
+    legend +=
+        "Red: the token's attention weight in its sentence (token level): no colour at or below the uniform weight "
+        "1/T (T tokens of the sentence shown), full colour when it holds all the weight, (w&middot;T &minus; 1) / "
+        "(T &minus; 1) between; hover for the weight.";
+  if (legend.empty()) legend = "No weights: the model has neither attention weights nor instance probabilities.";
   return fmt::format(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title><style>{1}</style></head>\n"
       "<body><h1>{0}</h1><p class=\"legend\">{2}</p>\n{3}</body></html>\n",

@@ -196,6 +196,13 @@ std::map<int64_t, std::vector<std::vector<double>>> read_token_attention_csv(con
   return out;
 }
 
+/// The folder name of `run_dir` ("runs/mnist/" -> "mnist", "." -> the current directory's name).
+std::string run_name(const std::filesystem::path& run_dir) {
+  std::filesystem::path p = std::filesystem::absolute(run_dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.filename().string();
+}
+
 /// visualize_run for data.kind text_bags: one HTML page per test document and an index.
 std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& run_dir, const Config& cfg,
                                                   std::ostream& log) {
@@ -228,6 +235,7 @@ std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& r
       TextBagWeights w;
       for (const InstanceRecord& x : r.instances) w.instances.push_back(x.weight);
       if (std::all_of(w.instances.begin(), w.instances.end(), [](double x) { return x < 0; })) w.instances.clear();
+      w.probabilities = !has_attention;
       if (const auto it = tokens.find(id); it != tokens.end()) w.tokens = it->second;
       const bool correct = (r.probability >= cfg.eval.threshold) == (r.label == 1);
       const std::string heading = doc.name + "  " + bag_verdict(r, cfg.eval.threshold);
@@ -249,10 +257,15 @@ std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& r
     }
   }
   written.push_back(dir / "index.html");
-  write_file_atomic(written.back(),
-                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>test documents</title></head><body>"
-                    "<table>\n<tr><th>document</th><th>label</th><th>P(positive)</th><th></th></tr>\n" +
-                        index + "</table></body></html>\n");
+  const std::string run = html_escape(run_name(run_dir)), data = html_escape(cfg.data.path);
+  write_file_atomic(
+      written.back(),
+      fmt::format("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{0}: test documents</title>"
+                  "<style>body{{font-family:sans-serif;margin:1em}}h1{{font-size:1.2em}}"
+                  "td,th{{padding:2px 8px;text-align:left}}</style></head>\n"
+                  "<body><h1>{0}: test documents of {1}</h1>\n<table>\n"
+                  "<tr><th>document</th><th>label</th><th>P(positive)</th><th></th></tr>\n{2}</table></body></html>\n",
+                  run, data, index));
   log << fmt::format("wrote {} HTML pages ({} documents) under {}\n", written.size(), file_of.size(), dir.string());
   return written;
 }

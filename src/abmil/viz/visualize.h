@@ -40,7 +40,8 @@ struct VisualizeOptions {
 /// token weights of attention/<stem>_tokens.csv when there): for every test
 /// document `<folder>_<file stem>.html` (text_document_html: sentences
 /// shaded by their weights, tokens inside them by theirs) and `index.html`
-/// (one row per document: label, probability, correct or not). Throws
+/// (titled with the run directory's folder name and data.path, one row per
+/// document: label, probability, correct or not). Throws
 /// std::runtime_error naming the file when a bag does not match the
 /// re-read documents.
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir, const VisualizeOptions& options,
