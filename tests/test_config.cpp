@@ -474,7 +474,7 @@ TEST(Config, LoadConfigOnMissingFileOrFolderNamesThePath) {
 TEST(Config, IntegerListsForLayerSizes) {
   Config c = parse_config("model:\n  hidden_dims: [32, 16]\n", "cfg.yaml");
   EXPECT_EQ(c.model.hidden_dims, (std::vector<int64_t>{32, 16}));
-  c = parse_config("", "cfg.yaml", {"model.hidden_dims=[8]"});
+  c = parse_config("", "cfg.yaml", {"data.kind=feature_bags", "model.hidden_dims=[8]"});
   EXPECT_EQ(c.model.hidden_dims, (std::vector<int64_t>{8}));
   EXPECT_EQ(parse_config(config_to_yaml(c), "again.yaml").model.hidden_dims, c.model.hidden_dims);
   EXPECT_EQ(config_error("model:\n  hidden_dims: [32, 0.5]\n"),

@@ -90,9 +90,9 @@ TEST_F(FeatureCsv, LabelAsDecimalAndTinyValue) {
 TEST_F(FeatureCsv, MissingFileOrDirectory) {
   const std::string missing = (dir_ / "nope.csv").string();
   EXPECT_EQ(data_error([&] { read_feature_csv(missing); }),
-            missing + ": cannot open feature CSV: No such file or directory");
+            missing + ": cannot open feature CSV (data.path): No such file or directory");
   const std::string d = dir_.string();
-  EXPECT_EQ(data_error([&] { read_feature_csv(d); }), d + ": cannot open feature CSV: Is a directory");
+  EXPECT_EQ(data_error([&] { read_feature_csv(d); }), d + ": cannot open feature CSV (data.path): Is a directory");
 }
 
 TEST_F(FeatureCsv, EmptyFile) {

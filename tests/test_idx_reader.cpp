@@ -95,9 +95,9 @@ TEST_F(IdxReader, ReadsMatchingPair) {
 TEST_F(IdxReader, MissingFileOrDirectory) {
   const std::string missing = (dir_ / "nope.gz").string();
   EXPECT_EQ(data_error([&] { abmil::read_idx_images(missing); }),
-            missing + ": cannot open IDX file: No such file or directory");
+            missing + ": cannot open IDX file (data.root): No such file or directory");
   const std::string d = dir_.string();
-  EXPECT_EQ(data_error([&] { abmil::read_idx_labels(d); }), d + ": cannot open IDX file: Is a directory");
+  EXPECT_EQ(data_error([&] { abmil::read_idx_labels(d); }), d + ": cannot open IDX file (data.root): Is a directory");
 }
 
 TEST_F(IdxReader, WrongMagic) {

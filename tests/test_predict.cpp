@@ -145,7 +145,15 @@ TEST(Predict, FeatureCsvEveryBagTheRunsStatisticsAndTheUsersIds) {
   const auto own = predictions(run);
   for (const auto& [name, v] : own) EXPECT_NEAR(predictions(tmp.path / "labelled").at(name).second, v.second, 1e-6);
 
-  // errors: a taken --output before any data is read; other features; an older run
+  // errors: an --output that is a file, or is taken, before any data is read;
+  // other features; an older run
+  for (const std::string command : {"train patients.yaml", "cv patients.yaml", "predict runs/patients new.csv"}) {
+    const auto file = abmil(command + " --output bags.csv");
+    EXPECT_EQ(file.code, 2) << command;
+    EXPECT_NE(file.output.find("abmil: error: bags.csv: is a file, not a folder (choose another --output)"),
+              std::string::npos)
+        << file.output;
+  }
   const auto taken = abmil("predict runs/patients new.csv --output one");
   EXPECT_EQ(taken.code, 2);
   EXPECT_NE(taken.output.find("one: output directory exists and is not empty"), std::string::npos) << taken.output;

@@ -112,7 +112,7 @@ std::string label_text(int label) { return label < 0 ? "(none)" : std::to_string
 
 // The whole file as bytes. Throws DataError when it cannot be opened or read.
 std::string read_all(const std::string& path) {
-  const auto cannot_open = [&](int err) { fail(path, std::string("cannot open feature CSV: ") + std::strerror(err)); };
+  const auto cannot_open = [&](int err) { fail(path, std::string("cannot open feature CSV (data.path): ") + std::strerror(err)); };
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) cannot_open(errno);
   if (S_ISDIR(st.st_mode)) cannot_open(EISDIR);

@@ -73,7 +73,7 @@ class GzStream {
 
  private:
   [[noreturn]] void cannot_open(int err) const {
-    fail(path_, std::string("cannot open IDX file: ") + std::strerror(err));
+    fail(path_, std::string("cannot open IDX file (data.root): ") + std::strerror(err));
   }
 
   size_t read_some(uint8_t* dst, size_t n) {
