@@ -243,8 +243,14 @@ TEST(Init, EveryStarterTrainsAsWritten) {
   for (int i = 0; i < 20; ++i)
     write_text(tmp.path / "my_data" / "documents" / (i % 2 ? "pos" : "neg") / ("d" + std::to_string(i) + ".txt"),
                synthetic_document(i) + synthetic_document(i + 2));
+  // new bags, unlabelled: a CSV without labels, a folder of images, a folder of documents
+  fs::create_directories(tmp.path / "new_images");
+  for (int i = 0; i < 3; ++i) {
+    cv::imwrite((tmp.path / "new_images" / ("new" + std::to_string(i) + ".png")).string(), synthetic_image(20 + i));
+    write_text(tmp.path / "new_documents" / ("new" + std::to_string(i) + ".txt"), synthetic_document(i));
+  }
   const std::map<std::string, std::string> new_data = {
-      {"feature_bags", "new_bags.csv"}, {"image_patches", "my_data/images"}, {"text_bags", "my_data/documents/pos"}};
+      {"feature_bags", "new_bags.csv"}, {"image_patches", "new_images"}, {"text_bags", "new_documents"}};
   for (const std::string kind : {"feature_bags", "image_patches", "text_bags"}) {
     SCOPED_TRACE(kind);
     const auto init = abmil("init " + kind + " my_data");
@@ -256,7 +262,7 @@ TEST(Init, EveryStarterTrainsAsWritten) {
     EXPECT_TRUE(fs::is_regular_file(tmp.path / "runs" / kind / "metrics.json"));
     const auto scored = abmil("predict runs/" + kind + " " + new_data.at(kind));
     ASSERT_EQ(scored.code, 0) << scored.output;
-    EXPECT_FALSE(predictions(tmp.path / "runs" / kind / "predict").empty());
+    EXPECT_EQ(predictions(tmp.path / "runs" / kind / "predict").size(), kind == "feature_bags" ? 30u : 3u);
     EXPECT_EQ(abmil("init " + kind + " my_data").code, 2);  // never overwrites
   }
 }

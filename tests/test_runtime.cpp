@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <limits>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "abmil/config/config.h"
@@ -49,4 +50,16 @@ TEST(Runtime, ATrainedRunRecordsFlushingAndTrainsWithItOff) {
     EXPECT_NE(abmil_test::read_text(run / "config.yaml").find(flush ? "flush_denormal: true" : "flush_denormal: false"),
               std::string::npos);
   }
+}
+
+TEST(Runtime, AutoThreadsLeaveBusyCoresToOtherJobs) {
+  EXPECT_EQ(abmil::idle_cores(2, 0.0), 2);
+  EXPECT_EQ(abmil::idle_cores(2, 0.4), 2);  // rounded: less than half a busy core
+  EXPECT_EQ(abmil::idle_cores(2, 1.6), 1);
+  EXPECT_EQ(abmil::idle_cores(2, 2.0), 1);  // at least one thread
+  EXPECT_EQ(abmil::idle_cores(16, 3.5), 12);
+  EXPECT_EQ(abmil::idle_cores(4, -1.0), 4);
+  const int n = abmil::auto_threads();
+  EXPECT_GE(n, 1);
+  EXPECT_LE(n, static_cast<int>(std::thread::hardware_concurrency()));
 }

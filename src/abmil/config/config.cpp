@@ -224,7 +224,8 @@ void visit_schema(Config& c, V& v) {
     "abmil cv: stratified (cv.folds x cv.repeats by label) or groups (one fold per group of the data: text_bags' "
     "cvN file-name prefixes; folds and repeats unused)");
 
-  v("runtime.threads", c.runtime.threads, at_least(0), "LibTorch intra-op threads; 0 = all cores");
+  v("runtime.threads", c.runtime.threads, at_least(0), "LibTorch intra-op threads; 0 = the cores other jobs leave idle (cores minus the 1-minute load average, at "
+    "least 1)");
   v("runtime.device", c.runtime.device, one_of({"cpu", "cuda"}), "compute device");
   v("runtime.progress", c.runtime.progress, one_of({"auto", "always", "never"}),
     "progress bar: auto (on a terminal), always or never");

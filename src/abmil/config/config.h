@@ -133,7 +133,7 @@ struct CvConfig {
 
 /// `runtime:` section.
 struct RuntimeConfig {
-  int64_t threads = 0;            ///< LibTorch intra-op threads; 0 = all cores
+  int64_t threads = 0;            ///< LibTorch intra-op threads; 0 = the cores the load average leaves idle
   std::string device = "cpu";     ///< cpu | cuda
   std::string progress = "auto";  ///< auto (on a terminal) | always | never
   /// Flush subnormal floats to zero (FTZ/DAZ): once a model fits, gradients

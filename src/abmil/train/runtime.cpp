@@ -4,19 +4,32 @@
 
 #include <ATen/Parallel.h>
 #include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <thread>
 
 namespace abmil {
 
+int idle_cores(int cores, double load) {
+  const int busy = static_cast<int>(std::lround(std::max(0.0, load)));
+  return std::max(1, cores - busy);
+}
+
+int auto_threads() {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  double load[1] = {0};
+  if (::getloadavg(load, 1) != 1) return cores;
+  return idle_cores(cores, load[0]);
+}
+
 int configure_runtime(int64_t threads, bool flush_denormal) {
   // First: threads started later inherit the calling thread's FTZ/DAZ bits.
   at::globalContext().setFlushDenormal(flush_denormal);
   ::mallopt(M_MMAP_MAX, 0);
   ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  const int n =
-      threads > 0 ? static_cast<int>(threads) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n = threads > 0 ? static_cast<int>(threads) : auto_threads();
   torch::set_num_threads(n);
   // And on every intra-op thread already running (one chunk per thread).
   at::parallel_for(0, n, 1,

@@ -21,9 +21,20 @@ namespace abmil {
 ///   trimming below 1 GiB): otherwise every tensor over 32 MiB is
 ///   page-faulted in anew each step, and a 100,000-instance bag steps 1.5x
 ///   slower than ten 10,000-instance ones (bench/README.md);
-/// - LibTorch's intra-op threads are set to `threads` (0 = all cores).
+/// - LibTorch's intra-op threads are set to `threads`; 0 = auto_threads(),
+///   the cores other jobs leave idle.
 /// Returns the thread count in use.
 int configure_runtime(int64_t threads, bool flush_denormal = true);
+
+/// The threads `runtime.threads: 0` gets: idle_cores(cores, the 1-minute
+/// load average of getloadavg(3)); all cores when the load is unknown. On
+/// the 2-core machine a busy core costs a 2-thread run 11x (README, "Quick
+/// start"), so a core another job holds is left to it.
+int auto_threads();
+
+/// `cores` minus the cores `load` (a load average, runnable processes) keeps
+/// busy, rounded to the nearest; at least 1.
+int idle_cores(int cores, double load);
 
 /// Whether subnormal floats are flushed to zero on the calling thread and on
 /// every LibTorch intra-op thread: each divides the smallest normal float by

@@ -217,22 +217,30 @@ std::string summary_section(const RunData& d) {
 std::string metrics_section(const RunData& d) {
   if (d.test == nullptr || d.test->empty())
     return section("metrics", "Test metrics", "<p class=\"note\">metrics.json has no test metrics.</p>\n");
-  std::string rows;
+  std::string rows, unknown;
   std::vector<std::string> shown;
   for (const auto& [key, label] : metric_names())
     if (d.test->contains(key)) {
+      shown.push_back(key);
+      if ((*d.test)[key].is_null()) {  // not known (no labels for it): left out, named below
+        unknown += (unknown.empty() ? "" : ", ") + html_escape(label);
+        continue;
+      }
       rows += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td></tr>\n", html_escape(label),
                           format_json((*d.test)[key]));
-      shown.push_back(key);
     }
   for (const auto& [key, value] : d.test->items())
     if (key != "confusion" && std::find(shown.begin(), shown.end(), key) == shown.end() && !value.is_object() &&
-        !value.is_array())
+        !value.is_array() && !value.is_null())
       rows += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td></tr>\n", html_escape(key), format_json(value));
   return section("metrics", "Test metrics",
                  "<p class=\"note\">The test bags, scored with the weights of the best epoch.</p>\n"
                  "<table>\n" +
-                     rows + "</table>\n");
+                     rows + "</table>\n" +
+                     (unknown.empty() ? std::string()
+                                      : "<p class=\"note\">Not known for this run (the labels they need are "
+                                        "missing): " +
+                                            unknown + ".</p>\n"));
 }
 
 // The column `value` of every metrics.csv row, as points of an epoch chart.
@@ -309,14 +317,17 @@ std::string confusion_section(const RunData& d) {
 // Instance-level figures and the attention weight histogram.
 std::string attention_section(const RunData& d) {
   std::string rows;
+  const bool top_k_known = d.test && d.test->contains("instance_precision_at_k") &&
+                           !(*d.test)["instance_precision_at_k"].is_null();
   for (const char* key : {"instance_auc", "instance_precision_at_k", "instance_recall_at_k", "k"})
-    if (d.test && d.test->contains(key)) {
+    if (d.test && d.test->contains(key) && !(*d.test)[key].is_null() && (top_k_known || std::string(key) != "k")) {
       const auto it =
           std::find_if(metric_names().begin(), metric_names().end(), [&](const auto& n) { return n.first == key; });
       rows += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td></tr>\n", html_escape(it->second),
                           format_json((*d.test)[key]));
     }
-  std::string body = rows.empty() ? "<p class=\"note\">metrics.json has no instance-level figures.</p>\n"
+  std::string body = rows.empty() ? "<p class=\"note\">No instance-level figures: the test bags have no instance "
+                                    "labels.</p>\n"
                                   : "<table>\n" + rows + "</table>\n";
   if (d.weights && !(d.weights->positive.empty() && d.weights->negative.empty())) {
     const auto mean = [](const std::vector<double>& v) {
