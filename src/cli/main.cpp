@@ -185,11 +185,13 @@ std::function<int()> setup_predict(CLI::App& app, ToolArgs& a) {
       app.add_subcommand("predict", "Predictions and attention for new bags with a trained run, no training");
   cmd->add_option("run_dir", a.run_dir, "Run directory of `abmil train` (its config.yaml and checkpoints/best.pt)")
       ->required();
-  add_config_options(cmd, a.config,
-                     "The bags to score: a feature CSV, an image list or folder, a text folder or list, of the kind "
-                     "the run was trained on (labels optional), or a config file whose data section names them",
-                     "Output folder (must not exist or be empty); default RUN_DIR/predict, or predict-2, ... if taken");
-  a.config.config->required()->type_name("INPUT");
+  cmd->add_option("input", a.config.config_path,
+                  "The bags to score: a feature CSV, an image list or folder, a text folder or list, of the kind "
+                  "the run was trained on (labels optional), or a config file whose data section names them")
+      ->required();
+  add_config_options(cmd, a.config, "", "Output folder (must not exist or be empty); default RUN_DIR/predict, or "
+                                        "predict-2, ... if taken");
+  cmd->remove_option(a.config.config);
   cmd->footer(
       "Every bag of INPUT is scored with the run's preprocessing (feature statistics, pixel normalisation, "
       "vocabulary);\npredictions/test.csv and attention/test.csv name each bag by its own id (bag_name); "

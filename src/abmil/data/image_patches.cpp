@@ -181,13 +181,16 @@ ImagePatchBags load_image_patch_bags(const DataConfig& data) {
   out.all.instances = all_patches;
   out.all.pixel_mean = data.pixel_mean;
   out.all.pixel_std = data.pixel_std;
-  int positives = 0;
-  for (int label : list.labels) positives += label == 1;
+  int positives = 0, unlabelled = 0;
+  for (int label : list.labels) {
+    positives += label == 1;
+    unlabelled += label < 0;
+  }
   const int64_t n = all_patches.size(0);
   out.summary = fmt::format(
-      "image_patches from {}: {} images ({} positive), {} patches of {}x{} kept of {} ({:.1f} per image, {:.1f} % "
+      "image_patches from {}: {} images ({} positive{}), {} patches of {}x{} kept of {} ({:.1f} per image, {:.1f} % "
       "dropped as background), {:.0f} MB uint8",
-      data.path, list.paths.size(), positives, n, tiling.patch_size, tiling.patch_size, out.grid_patches,
+      data.path, list.paths.size(), positives, unlabelled > 0 ? fmt::format(", {} unlabelled", unlabelled) : "", n, tiling.patch_size, tiling.patch_size, out.grid_patches,
       static_cast<double>(n) / static_cast<double>(list.paths.size()),
       100.0 * static_cast<double>(out.grid_patches - n) / static_cast<double>(out.grid_patches),
       static_cast<double>(all_patches.numel()) / 1e6);

@@ -459,14 +459,17 @@ TextCorpus read_text_documents(const DataConfig& data) {
     throw DataError(data.path + ": no such folder or file (data.path)");
   if (corpus.documents.empty())
     throw DataError(fmt::format("{}: no document left ({} empty ones skipped)", data.path, corpus.skipped_empty));
+  int64_t unlabelled = 0;
   for (const TextDocument& d : corpus.documents) {
     corpus.positives += d.label == 1;
+    unlabelled += d.label < 0;
     corpus.sentences += static_cast<int64_t>(d.sentences.size());
     corpus.tokens += d.num_tokens();
   }
   corpus.summary =
-      fmt::format("{} documents ({} positive), {} sentences ({} splitting), {} tokens", corpus.documents.size(),
-                  corpus.positives, corpus.sentences, data.sentence_split, corpus.tokens);
+      fmt::format("{} documents ({} positive{}), {} sentences ({} splitting), {} tokens", corpus.documents.size(),
+                  corpus.positives, unlabelled > 0 ? fmt::format(", {} unlabelled", unlabelled) : "",
+                  corpus.sentences, data.sentence_split, corpus.tokens);
   if (corpus.skipped_empty > 0) corpus.summary += fmt::format(", {} empty documents skipped", corpus.skipped_empty);
   return corpus;
 }

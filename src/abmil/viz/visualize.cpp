@@ -196,10 +196,14 @@ std::map<int64_t, std::vector<std::vector<double>>> read_token_attention_csv(con
   return out;
 }
 
-/// The folder name of `run_dir` ("runs/mnist/" -> "mnist", "." -> the current directory's name).
+/// The folder name of `run_dir` ("runs/mnist/" -> "mnist", "." -> the current directory's name;
+/// a predict folder with its run: "runs/mnist/predict-2" -> "mnist/predict-2").
 std::string run_name(const std::filesystem::path& run_dir) {
   std::filesystem::path p = std::filesystem::absolute(run_dir).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();
+  // a predict folder (RUN/predict, predict-2, ...) is named with its run
+  if (p.filename().string().rfind("predict", 0) == 0 && std::filesystem::is_regular_file(p / ".." / "config.yaml"))
+    return p.parent_path().filename().string() + "/" + p.filename().string();
   return p.filename().string();
 }
 
