@@ -181,3 +181,9 @@ TEST(TopKInstances, HandComputedPrecisionAndRecall) {
   EXPECT_EQ(error([&] { abmil::top_k_instances(s, y, 0); }), "top_k_instances: k must be at least 1");
   EXPECT_EQ(error([&] { abmil::top_k_instances(s, {{0}}, 1); }), "top_k_instances: scores and labels differ in bags");
 }
+
+TEST(Metrics, MetricTextSaysNotKnownForNaN) {
+  EXPECT_EQ(abmil::metric_text(std::nan("")), "n/a");
+  EXPECT_EQ(abmil::metric_text(0.93749), "0.9375");
+  EXPECT_EQ(abmil::metric_text(0.0), "0.0000");
+}

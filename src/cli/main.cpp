@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -101,7 +100,7 @@ std::function<int()> setup_train(CLI::App& app, ConfigArgs& a) {
             ? abmil::run_train(a.load(), std::cout)
             : abmil::run_train(abmil::load_config(saved_config(a.resume_dir, "train")), std::cout, a.resume_dir);
     const auto& m = s.test;
-    const auto num = [](double x) { return std::isnan(x) ? std::string("n/a") : fmt::format("{:.4f}", x); };
+    const auto num = abmil::metric_text;
     std::cout << fmt::format(
         "test: loss {}  accuracy {}  error {}  precision {}  recall {}  f1 {}  auc {}  "
         "instance_auc {}\nbest epoch {} of {}, training {:.1f} s, total {:.1f} s\nrun directory: {}\n",

@@ -1,6 +1,7 @@
 #include "abmil/metrics/metrics.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -114,6 +115,13 @@ TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores, cons
   m.precision = ratio(static_cast<double>(m.hits), static_cast<double>(m.selected));
   m.recall = ratio(static_cast<double>(m.hits), static_cast<double>(m.positives));
   return m;
+}
+
+std::string metric_text(double x) {
+  if (std::isnan(x)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", x);
+  return buf;
 }
 
 }  // namespace abmil

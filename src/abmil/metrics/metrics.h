@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace abmil {
@@ -70,5 +71,9 @@ struct TopKMetrics {
 /// selected, i.e. no bag has an instance labelled 1. Throws std::invalid_argument on size mismatches or k < 1.
 TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores, const std::vector<std::vector<int>>& labels,
                             int64_t k);
+
+/// A metric for the console: "n/a" for NaN (not known: a label it needs is
+/// missing, or a split with one class has no AUC), else 4 decimals ("0.9375").
+std::string metric_text(double x);
 
 }  // namespace abmil

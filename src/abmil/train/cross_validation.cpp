@@ -217,8 +217,8 @@ void run_folds_here(const Config& config, const CvSource& source, const std::vec
     if (fs::exists(file)) continue;  // finished before
     const FoldResult r = run_fold(config, source, folds[i], run_dir);
     write_file_atomic(file, fold_json(r).dump() + "\n");
-    log << fmt::format("repeat {} fold {}: accuracy {:.4f} auc {:.4f}  ({} epochs, {:.1f} s)\n", r.repeat + 1,
-                       r.fold + 1, r.metrics.accuracy, r.metrics.auc, r.epochs_run, r.seconds)
+    log << fmt::format("repeat {} fold {}: accuracy {} auc {}  ({} epochs, {:.1f} s)\n", r.repeat + 1, r.fold + 1,
+                       metric_text(r.metrics.accuracy), metric_text(r.metrics.auc), r.epochs_run, r.seconds)
         << std::flush;
   }
 }

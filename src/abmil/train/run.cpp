@@ -171,9 +171,6 @@ Config predict_config(const Config& trained, const std::filesystem::path& run_di
   return used;
 }
 
-/// "n/a" for NaN (a metric without the labels it needs), else `{:.4f}`.
-std::string metric_text(double x) { return std::isnan(x) ? "n/a" : fmt::format("{:.4f}", x); }
-
 }  // namespace
 
 std::filesystem::path run_predict(const std::filesystem::path& run_dir, const std::string& input,
