@@ -651,3 +651,20 @@ TEST(Configs, ExperimentConfigsLoadAsWritten) {
 
 }  // namespace
 }  // namespace abmil
+
+namespace abmil {
+namespace {
+
+TEST(Config, DataPathsMadeAbsolute) {
+  Config c;
+  c.data.path = "bags/../new.csv";
+  c.data.root = "/abs/mnist";
+  c.data.image_root = "";
+  make_data_paths_absolute(c, "/base/dir");
+  EXPECT_EQ(c.data.path, "/base/dir/new.csv");
+  EXPECT_EQ(c.data.root, "/abs/mnist");  // absolute: as it is
+  EXPECT_EQ(c.data.image_root, "");      // empty: as it is
+}
+
+}  // namespace
+}  // namespace abmil

@@ -175,6 +175,12 @@ TEST(Predict, FeatureCsvEveryBagTheRunsStatisticsAndTheUsersIds) {
 TEST(Predict, ImageFolderAndTextFolderWithoutLabels) {
   TempDir tmp("predict_images_text");
   auto abmil = [&](const std::string& args) { return run_abmil(args, tmp.path); };
+  // writes NAME.yaml (run settings appended) and trains it into runs/NAME
+  auto train = [&](const std::string& name, const std::string& sections) {
+    write_text(tmp.path / (name + ".yaml"), sections + "runtime: {threads: 1, progress: never}\n");
+    const auto trained = abmil("train " + name + ".yaml");
+    ASSERT_EQ(trained.code, 0) << trained.output;
+  };
   // images: trained from a list, scored from a folder of new images; names are the file names
   fs::create_directories(tmp.path / "train_img");
   std::string list = "path,label\n";
@@ -186,14 +192,12 @@ TEST(Predict, ImageFolderAndTextFolderWithoutLabels) {
   fs::create_directories(tmp.path / "new images");  // a space in the path
   for (int i = 0; i < 3; ++i)
     cv::imwrite((tmp.path / "new images" / ("slide," + std::to_string(i) + ".png")).string(), synthetic_image(i + 8));
-  write_text(tmp.path / "images.yaml",
-             "data: {kind: image_patches, path: images.csv, patch_size: 16, test_fraction: 0.25, pixel_mean: 0.5, "
-             "pixel_std: 0.25}\n"
-             "model: {embedding_dim: 16, attention_dim: 8}\n"
-             "train: {epochs: 2}\n"
-             "runtime: {threads: 1, progress: never}\n");
-  const auto trained = abmil("train images.yaml");
-  ASSERT_EQ(trained.code, 0) << trained.output;
+  train("images",
+        "data: {kind: image_patches, path: images.csv, patch_size: 16, test_fraction: 0.25, pixel_mean: 0.5, "
+        "pixel_std: 0.25}\n"
+        "model: {embedding_dim: 16, attention_dim: 8}\n"
+        "train: {epochs: 2}\n");
+  if (HasFatalFailure()) return;
   const auto scored = abmil("predict runs/images 'new images'");
   ASSERT_EQ(scored.code, 0) << scored.output;
   const auto p = predictions(tmp.path / "runs" / "images" / "predict");
@@ -206,16 +210,14 @@ TEST(Predict, ImageFolderAndTextFolderWithoutLabels) {
 
   // text: trained from pos/ and neg/, scored from a folder of .txt files
   for (int i = 0; i < 16; ++i)
-    write_text(tmp.path / "docs" / (i % 2 ? "pos" : "neg") / ("d" + std::to_string(i) + ".txt"),
-               synthetic_document(i));
-  for (int i = 0; i < 3; ++i) write_text(tmp.path / "inbox" / ("mail" + std::to_string(i) + ".txt"), synthetic_document(i));
-  write_text(tmp.path / "reviews.yaml",
-             "data: {kind: text_bags, path: docs, min_token_frequency: 1}\n"
-             "model: {embedding_dim: 16, attention_dim: 8}\n"
-             "train: {epochs: 3}\n"
-             "runtime: {threads: 1, progress: never}\n");
-  const auto text_run = abmil("train reviews.yaml");
-  ASSERT_EQ(text_run.code, 0) << text_run.output;
+    write_text(tmp.path / "docs" / (i % 2 ? "pos" : "neg") / ("d" + std::to_string(i) + ".txt"), synthetic_document(i));
+  for (int i = 0; i < 3; ++i)
+    write_text(tmp.path / "inbox" / ("mail" + std::to_string(i) + ".txt"), synthetic_document(i));
+  train("reviews",
+        "data: {kind: text_bags, path: docs, min_token_frequency: 1}\n"
+        "model: {embedding_dim: 16, attention_dim: 8}\n"
+        "train: {epochs: 3}\n");
+  if (HasFatalFailure()) return;
   ASSERT_EQ(abmil("predict runs/reviews inbox").code, 0);
   const auto t = predictions(tmp.path / "runs" / "reviews" / "predict");
   ASSERT_EQ(t.size(), 3u);

@@ -188,8 +188,9 @@ std::function<int()> setup_predict(CLI::App& app, ToolArgs& a) {
                   "The bags to score: a feature CSV, an image list or folder, a text folder or list, of the kind "
                   "the run was trained on (labels optional), or a config file whose data section names them")
       ->required();
-  add_config_options(cmd, a.config, "", "Output folder (must not exist or be empty); default RUN_DIR/predict, or "
-                                        "predict-2, ... if taken");
+  add_config_options(cmd, a.config, "",
+                     "Output folder (must not exist or be empty); default RUN_DIR/predict, or "
+                     "predict-2, ... if taken");
   cmd->remove_option(a.config.config);
   cmd->footer(
       "Every bag of INPUT is scored with the run's preprocessing (feature statistics, pixel normalisation, "
@@ -274,7 +275,8 @@ std::function<int()> setup_init(CLI::App& app, InitArgs& a) {
     for (const auto& [kind, text] : abmil_cli::starter_configs()) {
       if (kind != a.kind) continue;
       const fs::path out = fs::path(a.dir) / (kind + ".yaml");
-      if (fs::exists(out)) throw UsageError(out.string() + ": exists; not overwritten (remove it or choose another DIR)");
+      if (fs::exists(out))
+        throw UsageError(out.string() + ": exists; not overwritten (remove it or choose another DIR)");
       abmil::write_file_atomic(out, text);
       std::cout << "wrote " << out.string() << ": edit data.path, then `abmil train " << out.string() << "`\n";
       return 0;
@@ -293,10 +295,10 @@ int main(int argc, char** argv) {
   CvArgs cv_args;
   ToolArgs tool_args;
   InitArgs init_args;
-  const std::vector<std::function<int()>> commands = {
-      setup_train(app, train_args),  setup_cv(app, cv_args),         setup_predict(app, tool_args),
-      setup_visualize(app, tool_args), setup_report(app, tool_args), setup_config(app, config_args),
-      setup_init(app, init_args)};
+  const std::vector<std::function<int()>> commands = {setup_train(app, train_args),  setup_cv(app, cv_args),
+                                                      setup_predict(app, tool_args), setup_visualize(app, tool_args),
+                                                      setup_report(app, tool_args),  setup_config(app, config_args),
+                                                      setup_init(app, init_args)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -157,13 +157,15 @@ void visit_schema(Config& c, V& v) {
     "feature_bags: z-score every feature with the training bags' mean and std");
   v("data.test_fraction", c.data.test_fraction, closed(0.05, 0.9),
     "feature_bags, image_patches, text_bags with `abmil train`: stratified share of the bags held out for testing");
-  v("data.root", c.data.root, any(), "mnist_bags: folder with the four IDX files (.gz or plain); ${VAR} is expanded; relative as data.path");
+  v("data.root", c.data.root, any(),
+    "mnist_bags: folder with the four IDX files (.gz or plain); ${VAR} is expanded; relative as data.path");
   v("data.target", c.data.target, closed(0, 9), "mnist_bags: class whose presence makes a bag positive");
   v("data.protocol", c.data.protocol, one_of({"balanced", "simple"}),
     "mnist_bags: bag drawing: balanced (paper) or simple (reference code)");
   v("data.bag_size_mean", c.data.bag_size_mean, above(0).at_most(10000), "mnist_bags: mean of the Gaussian bag length");
   v("data.bag_size_std", c.data.bag_size_std, at_least(0), "mnist_bags: std of the Gaussian bag length (length >= 1)");
-  v("data.train_bags", c.data.train_bags, at_least(2), "mnist_bags: bags drawn from the train split (validation included)");
+  v("data.train_bags", c.data.train_bags, at_least(2),
+    "mnist_bags: bags drawn from the train split (validation included)");
   v("data.test_bags", c.data.test_bags, at_least(1), "mnist_bags: bags drawn from the test split");
   v("data.validation_fraction", c.data.validation_fraction, closed(0, 0.9),
     "share of the training bags held out for early stopping");
@@ -224,7 +226,8 @@ void visit_schema(Config& c, V& v) {
     "abmil cv: stratified (cv.folds x cv.repeats by label) or groups (one fold per group of the data: text_bags' "
     "cvN file-name prefixes; folds and repeats unused)");
 
-  v("runtime.threads", c.runtime.threads, at_least(0), "LibTorch intra-op threads; 0 = the cores other jobs leave idle (cores minus the 1-minute load average, at "
+  v("runtime.threads", c.runtime.threads, at_least(0),
+    "LibTorch intra-op threads; 0 = the cores other jobs leave idle (cores minus the 1-minute load average, at "
     "least 1)");
   v("runtime.device", c.runtime.device, one_of({"cpu", "cuda"}), "compute device");
   v("runtime.progress", c.runtime.progress, one_of({"auto", "always", "never"}),
@@ -949,6 +952,13 @@ std::string default_encoder(const std::string& data_kind) {
 /// Reads `path` whole and hands it to parse_config under its own name.
 namespace {
 
+/// `value` made absolute against `base` (normalised); empty and absolute
+/// values as they are.
+std::string absolute_data_path(const std::string& value, const std::filesystem::path& base) {
+  if (value.empty() || std::filesystem::path(value).is_absolute()) return value;
+  return (std::filesystem::absolute(base) / value).lexically_normal().string();
+}
+
 /// Whether YAML `text` holds no document with content (0 bytes, only
 /// comments, or null documents); malformed YAML is parse_config's to report.
 bool sets_no_key(const std::string& text) {
@@ -983,15 +993,19 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   // saved config.yaml means the same files wherever it is read from.
   const Config from_file = overrides.empty() ? config : parse_config(text.str(), path);
   const std::filesystem::path config_dir = std::filesystem::absolute(path).parent_path();
+  const std::filesystem::path cwd = std::filesystem::current_path();
   const auto resolve = [&](std::string& value, const std::string& file_value) {
-    if (value.empty() || std::filesystem::path(value).is_absolute()) return;
-    const std::filesystem::path base = value == file_value ? config_dir : std::filesystem::current_path();
-    value = (base / value).lexically_normal().string();
+    value = absolute_data_path(value, value == file_value ? config_dir : cwd);
   };
   resolve(config.data.path, from_file.data.path);
   resolve(config.data.root, from_file.data.root);
   resolve(config.data.image_root, from_file.data.image_root);
   return config;
+}
+
+void make_data_paths_absolute(Config& config, const std::filesystem::path& base) {
+  for (std::string* value : {&config.data.path, &config.data.root, &config.data.image_root})
+    *value = absolute_data_path(*value, base);
 }
 
 /// Emits every key of `config` through the Writer visitor.

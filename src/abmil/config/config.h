@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -175,6 +176,11 @@ struct Config {
 /// to the current directory when an override does (output.dir stays as
 /// given: relative to the current directory).
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// Makes the relative data paths of `config` (data.path, data.root,
+/// data.image_root) absolute against `base` (e.g. the current directory, for
+/// paths from a command line); empty and absolute ones stay as they are.
+void make_data_paths_absolute(Config& config, const std::filesystem::path& base);
 
 /// Same as load_config, from YAML text; `source_name` stands for the file name
 /// in error messages.

@@ -13,8 +13,8 @@ namespace abmil {
 /// One bag X = {x_1, ..., x_K} with its bag label Y (paper Sec. 2.1).
 /// The instances themselves live in the owning BagSplit's tensor.
 struct Bag {
-  int64_t id = 0;                       ///< bag id, unique within its split
-  int label = 0;                        ///< bag label Y in {0, 1}; -1 when unknown (bags to score with `abmil predict`)
+  int64_t id = 0;  ///< bag id, unique within its split
+  int label = 0;   ///< bag label Y in {0, 1}; -1 when unknown (`abmil predict`)
   /// The user's id of the bag: the bag_id cell of a feature CSV, the image's
   /// path as listed, the document's name (TextDocument::name); empty for
   /// drawn bags (mnist_bags), which are known by `id`.

@@ -112,7 +112,9 @@ std::string label_text(int label) { return label < 0 ? "(none)" : std::to_string
 
 // The whole file as bytes. Throws DataError when it cannot be opened or read.
 std::string read_all(const std::string& path) {
-  const auto cannot_open = [&](int err) { fail(path, std::string("cannot open feature CSV (data.path): ") + std::strerror(err)); };
+  const auto cannot_open = [&](int err) {
+    fail(path, std::string("cannot open feature CSV (data.path): ") + std::strerror(err));
+  };
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) cannot_open(errno);
   if (S_ISDIR(st.st_mode)) cannot_open(EISDIR);
@@ -196,9 +198,9 @@ void append_features(const std::vector<string_view>& cells, const std::vector<st
         fail_at(path, number,
                 "column " + column_names[c - first] + ": " + quote_cell(cells[c]) + " is not a finite number");
       case Parse::kTooLarge:
-        fail_at(
-            path, number,
-            "column " + column_names[c - first] + ": " + quote_cell(cells[c]) + " is outside the range of a 32-bit float");
+        fail_at(path, number,
+                "column " + column_names[c - first] + ": " + quote_cell(cells[c]) +
+                    " is outside the range of a 32-bit float");
     }
     t.features.push_back(v);
   }

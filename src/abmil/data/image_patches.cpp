@@ -73,8 +73,8 @@ ImageList read_image_folder(const std::string& dir) {
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string ext = e.path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".tif" || ext == ".tiff" ||
-                                ext == ".bmp"))
+    if (e.is_regular_file() &&
+        (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".tif" || ext == ".tiff" || ext == ".bmp"))
       files.push_back(e.path().filename().string());
   }
   if (files.empty())
@@ -190,7 +190,8 @@ ImagePatchBags load_image_patch_bags(const DataConfig& data) {
   out.summary = fmt::format(
       "image_patches from {}: {} images ({} positive{}), {} patches of {}x{} kept of {} ({:.1f} per image, {:.1f} % "
       "dropped as background), {:.0f} MB uint8",
-      data.path, list.paths.size(), positives, unlabelled > 0 ? fmt::format(", {} unlabelled", unlabelled) : "", n, tiling.patch_size, tiling.patch_size, out.grid_patches,
+      data.path, list.paths.size(), positives, unlabelled > 0 ? fmt::format(", {} unlabelled", unlabelled) : "", n,
+      tiling.patch_size, tiling.patch_size, out.grid_patches,
       static_cast<double>(n) / static_cast<double>(list.paths.size()),
       100.0 * static_cast<double>(out.grid_patches - n) / static_cast<double>(out.grid_patches),
       static_cast<double>(all_patches.numel()) / 1e6);

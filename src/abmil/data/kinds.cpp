@@ -40,12 +40,13 @@ std::function<MilData(const FoldPositions&)> fold_of_split(BagSplit all, bool st
   };
 }
 
-/// A CvSource over the bags of `all` (no groups).
-CvSource split_source(BagSplit all, std::string summary, bool standardize_features) {
+/// A CvSource over the bags of `all` (no groups), read from `source_name`
+/// (for the error of an unlabelled bag).
+CvSource split_source(BagSplit all, std::string summary, bool standardize_features, const std::string& source_name) {
   CvSource source;
   source.summary = std::move(summary);
   source.labels = bag_labels(all);
-  require_labels(source.labels, bag_names(all), source.summary.substr(0, source.summary.find(':')));
+  require_labels(source.labels, bag_names(all), source_name);
   source.make_fold = fold_of_split(std::move(all), standardize_features);
   return source;
 }
@@ -82,8 +83,8 @@ MilData predict_features(const DataConfig& data, uint64_t, const Preprocessing& 
     apply_standardization({&out.test}, prep.feature_mean, prep.feature_std);
   }
   out.instance_shape = {table.dim};
-  out.summary = fmt::format("feature_bags from {}: {} bags, {} instances of {} features{}", data.path,
-                            table.num_bags(), table.num_rows(), table.dim,
+  out.summary = fmt::format("feature_bags from {}: {} bags, {} instances of {} features{}", data.path, table.num_bags(),
+                            table.num_rows(), table.dim,
                             prep.feature_mean.defined() ? ", standardised with the run's training statistics" : "");
   return out;
 }
@@ -120,7 +121,8 @@ CvSource cv_mnist(const DataConfig& data, uint64_t seed) {
   MilData m = load_mnist_bags(data, seed);
   std::vector<int64_t> pos(m.train.num_bags());
   for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int64_t>(i);
-  return split_source(select_bags(m.train, pos, "all"), m.summary + " (cross-validating the training bags)", false);
+  return split_source(select_bags(m.train, pos, "all"), m.summary + " (cross-validating the training bags)", false,
+                      data.root);
 }
 
 CvSource cv_features(const DataConfig& data, uint64_t) {
@@ -128,12 +130,12 @@ CvSource cv_features(const DataConfig& data, uint64_t) {
   return split_source(feature_table_split(table),
                       fmt::format("feature_bags from {}: {} bags, {} instances of {} features", data.path,
                                   table.num_bags(), table.num_rows(), table.dim),
-                      data.standardize);
+                      data.standardize, data.path);
 }
 
 CvSource cv_images(const DataConfig& data, uint64_t) {
   ImagePatchBags bags = load_image_patch_bags(data);
-  return split_source(std::move(bags.all), bags.summary, false);
+  return split_source(std::move(bags.all), bags.summary, false, data.path);
 }
 
 /// text_bags: the documents, encoded per fold with a vocabulary of the
@@ -163,8 +165,7 @@ CvSource cv_text(const DataConfig& data, uint64_t) {
 const std::vector<DataKindInfo>& data_kinds() {
   static const std::vector<DataKindInfo> kinds = {
       {DataKind::mnist_bags, "mnist_bags", load_mnist, cv_mnist, predict_mnist, InstanceView::digit_strips, false},
-      {DataKind::feature_bags, "feature_bags", load_features, cv_features, predict_features, InstanceView::none,
-       false},
+      {DataKind::feature_bags, "feature_bags", load_features, cv_features, predict_features, InstanceView::none, false},
       {DataKind::image_patches, "image_patches", load_images, cv_images, predict_images, InstanceView::image_overlays,
        false},
       {DataKind::text_bags, "text_bags", load_text, cv_text, predict_text, InstanceView::text_pages, true},

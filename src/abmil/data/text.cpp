@@ -468,8 +468,8 @@ TextCorpus read_text_documents(const DataConfig& data) {
   }
   corpus.summary =
       fmt::format("{} documents ({} positive{}), {} sentences ({} splitting), {} tokens", corpus.documents.size(),
-                  corpus.positives, unlabelled > 0 ? fmt::format(", {} unlabelled", unlabelled) : "",
-                  corpus.sentences, data.sentence_split, corpus.tokens);
+                  corpus.positives, unlabelled > 0 ? fmt::format(", {} unlabelled", unlabelled) : "", corpus.sentences,
+                  data.sentence_split, corpus.tokens);
   if (corpus.skipped_empty > 0) corpus.summary += fmt::format(", {} empty documents skipped", corpus.skipped_empty);
   return corpus;
 }

@@ -22,7 +22,7 @@ std::string read_run_file(const fs::path& path) {
 }
 
 std::vector<MetricsCsvRow> read_metrics_csv(const fs::path& path) {
-  const CsvTable t = read_csv(path, /*quoted=*/true);
+  const CsvTable t = read_csv(path);
   const size_t epoch = t.column("epoch"), split = t.column("split"), loss = t.column("loss"), auc = t.column("auc");
   std::vector<MetricsCsvRow> rows;
   for (size_t r = 0; r < t.rows.size(); ++r) {

@@ -44,12 +44,13 @@ struct BagScore {
 };
 
 /// Per-bag scores of RUN/predictions/test.csv, in file order, written by predictions_csv()
-/// (train/run_files.h; header `bag_id,bag_label,bag_probability,instances`). Throws (read_csv's errors,
+/// (train/run_files.h; header `bag_id,bag_name,bag_label,bag_probability,instances`, read in read_csv's
+/// quoted mode: a bag_name may be double-quoted). Throws (read_csv's errors,
 /// and) "PATH:1: no column 'bag_label' in the header" (or bag_probability), "PATH:LINE: empty
 /// bag_label", and CsvTable's errors for a label other than 0/1 or a probability not a number.
 std::vector<BagScore> read_predictions_csv(const std::filesystem::path& path);
 
-/// Per-bag scores from an attention CSV read with read_csv (RUN/attention/test.csv, written by
+/// Per-bag scores from an attention CSV read with read_csv, quoted (RUN/attention/test.csv, written by
 /// attention_csv() in train/run_files.h; one row per instance): the bag_label and bag_probability of
 /// each bag's first row, bags in order of first appearance of their bag_id. Throws as
 /// read_predictions_csv, and "PATH:1: no column 'bag_id' in the header".

@@ -24,27 +24,18 @@ nlohmann::json metrics_json(const ClassificationMetrics& m, double loss) {
           {"confusion", {{"tp", m.counts.tp}, {"fp", m.counts.fp}, {"tn", m.counts.tn}, {"fn", m.counts.fn}}}};
 }
 
-namespace {
-
-/// DIR/predictions/STEM.csv and, with output.save_attention, the attention files.
-void write_outputs(const BagSplit& split, const BagPredictions& p, const Config& config,
-                   const std::filesystem::path& dir, const std::string& stem) {
-  write_file_atomic(dir / "predictions" / (stem + ".csv"), predictions_csv(split, p));
-  if (config.output.save_attention) {
-    write_file_atomic(dir / "attention" / (stem + ".csv"), attention_csv(split, p));
-    if (p.inner_attention.defined())
-      write_file_atomic(dir / "attention" / (stem + "_tokens.csv"), token_attention_csv(split, p));
-  }
-}
-
-}  // namespace
-
 SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config, c10::Device device,
                                    const std::filesystem::path& dir, const std::string& stem) {
   const auto t0 = std::chrono::steady_clock::now();
   BagPredictions p = predict(model, split, config.eval.max_instances_per_pass, device);
   SplitEvaluation e;
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_file_atomic(dir / "predictions" / (stem + ".csv"), predictions_csv(split, p));
+  if (config.output.save_attention) {
+    write_file_atomic(dir / "attention" / (stem + ".csv"), attention_csv(split, p));
+    if (p.inner_attention.defined())
+      write_file_atomic(dir / "attention" / (stem + "_tokens.csv"), token_attention_csv(split, p));
+  }
   const auto labelled = std::count_if(split.bags.begin(), split.bags.end(), [](const Bag& b) { return b.label >= 0; });
   e.labelled = labelled == split.num_bags();
   if (!e.labelled) {
@@ -52,7 +43,6 @@ SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const
     e.metrics.accuracy = e.metrics.error = e.metrics.precision = e.metrics.recall = e.metrics.f1 = e.metrics.auc = nan;
     e.loss = e.instance_auc = nan;
     e.json = {{"bags", split.num_bags()}, {"labelled_bags", labelled}, {"seconds", e.seconds}};
-    write_outputs(split, p, config, dir, stem);
     return e;
   }
   e.metrics = classification_metrics(p.probabilities, p.labels, config.eval.threshold);
@@ -69,7 +59,6 @@ SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const
   e.json["bags"] = split.num_bags();
   e.json["labelled_bags"] = labelled;
   e.json["seconds"] = e.seconds;
-  write_outputs(split, p, config, dir, stem);
   return e;
 }
 

@@ -158,14 +158,17 @@ Config predict_config(const Config& trained, const std::filesystem::path& run_di
   if (is_config) {
     used = load_config(input, overrides);
     if (used.data.kind != trained.data.kind)
-      throw std::runtime_error(fmt::format("{}: data.kind {}, but the run {} was trained on {}", input,
-                                           used.data.kind, run_dir.string(), trained.data.kind));
+      throw std::runtime_error(fmt::format("{}: data.kind {}, but the run {} was trained on {}", input, used.data.kind,
+                                           run_dir.string(), trained.data.kind));
   } else {
     used = trained;
-    used.data.path = std::filesystem::absolute(input).lexically_normal().string();  // the saved config reads the same
+    used.data.path = input;
     used.data.image_root = "";
     used.output = OutputConfig{};
     if (!overrides.empty()) used = parse_config(config_to_yaml(used), input, overrides);
+    // INPUT and --set paths are the command line's: relative to the current
+    // directory, made absolute so the saved config.yaml reads the same files
+    make_data_paths_absolute(used, std::filesystem::current_path());
   }
   used.model = trained.model;
   return used;
@@ -188,7 +191,8 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
   Config used = predict_config(trained, run_dir, input, overrides);
   // The output first: a taken folder fails before minutes of reading data.
   check_output_dir(output_dir);
-  const std::filesystem::path out = output_dir.empty() ? next_free_dir(run_dir / "predict") : std::filesystem::path(output_dir);
+  const std::filesystem::path out =
+      output_dir.empty() ? next_free_dir(run_dir / "predict") : std::filesystem::path(output_dir);
 
   configure_runtime(used.runtime.threads, used.runtime.flush_denormal);
   const torch::Device device = pick_device(used.runtime.device);

@@ -67,9 +67,8 @@ std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
     for (int64_t k = 0; k < bag.size(); ++k) {
       const int64_t row = split.offsets[b] + k;
       const int y = k < static_cast<int64_t>(bag.instance_labels.size()) ? bag.instance_labels[k] : -1;
-      out += fmt::format("{},{},{},{},{},{},{},{},{},{:.8g}\n", bag.id, name, k, bag.source_indices[k],
-                         label_cell(y), cell(a, row), cell(s, row), cell(q, row), label_cell(bag.label),
-                         p.probabilities[b]);
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{:.8g}\n", bag.id, name, k, bag.source_indices[k], label_cell(y),
+                         cell(a, row), cell(s, row), cell(q, row), label_cell(bag.label), p.probabilities[b]);
     }
   }
   return out;

@@ -20,9 +20,10 @@ struct MilData;
 struct BagPredictions {
   std::vector<double> probabilities;  ///< [B] P(Y=1 | bag)
   std::vector<int> labels;            ///< [B] bag labels (-1: unknown)
-  double loss = 0;                    ///< mean negative Bernoulli log-likelihood over the bags, nats; NaN when a label is unknown
-  torch::Tensor attention;            ///< [N_total] a_k aligned with split.instances rows; undefined without attention
-  torch::Tensor attention_logits;     ///< [N_total] raw scores before the softmax; undefined without attention
+  /// mean negative Bernoulli log-likelihood over the bags, nats; NaN when a label is unknown
+  double loss = 0;
+  torch::Tensor attention;         ///< [N_total] a_k aligned with split.instances rows; undefined without attention
+  torch::Tensor attention_logits;  ///< [N_total] raw scores before the softmax; undefined without attention
   torch::Tensor instance_probabilities;  ///< [N_total] sigm(s_k) of instance-level poolings; else undefined
   /// [N_total, T] the encoder's inner weights (text: token weights of each
   /// sentence, 0 at <pad>); undefined for encoders without

@@ -317,8 +317,8 @@ std::string confusion_section(const RunData& d) {
 // Instance-level figures and the attention weight histogram.
 std::string attention_section(const RunData& d) {
   std::string rows;
-  const bool top_k_known = d.test && d.test->contains("instance_precision_at_k") &&
-                           !(*d.test)["instance_precision_at_k"].is_null();
+  const bool top_k_known =
+      d.test && d.test->contains("instance_precision_at_k") && !(*d.test)["instance_precision_at_k"].is_null();
   for (const char* key : {"instance_auc", "instance_precision_at_k", "instance_recall_at_k", "k"})
     if (d.test && d.test->contains(key) && !(*d.test)[key].is_null() && (top_k_known || std::string(key) != "k")) {
       const auto it =

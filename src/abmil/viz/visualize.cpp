@@ -157,9 +157,8 @@ std::vector<std::filesystem::path> visualize_images(const std::filesystem::path&
       weights.push_back(r.instances[k].weight);
     }
     const std::string stem = std::filesystem::path(data.image_paths[id]).stem().string();
-    const std::string heading =
-        fmt::format("{}  {}  ({}, min-max rescaled)", stem, bag_verdict(r, cfg.eval.threshold),
-                    has_attention ? "attention weights" : "instance probabilities");
+    const std::string heading = fmt::format("{}  {}  ({}, min-max rescaled)", stem, bag_verdict(r, cfg.eval.threshold),
+                                            has_attention ? "attention weights" : "instance probabilities");
     written.push_back(dir / (stem + "_overlay.png"));
     write_png(written.back(), stack_vertically({heatmap_overlay(image, rects, weights, options.alpha)}, heading));
     written.push_back(dir / fmt::format("{}_top{}.png", stem, options.montage_k));
@@ -257,7 +256,7 @@ std::vector<std::filesystem::path> visualize_text(const std::filesystem::path& r
       write_file_atomic(written.back(), page);
       index += fmt::format("<tr><td><a href=\"{0}.html\">{1}</a></td><td>{2}</td><td>{3:.3f}</td><td>{4}</td></tr>\n",
                            html_escape(stem), html_escape(doc.name), r.label < 0 ? "?" : std::to_string(r.label),
-                           r.probability, r.label < 0 ? "" : correct ? "correct" : "<b>WRONG</b>");
+                           r.probability, r.label < 0 ? "" : (correct ? "correct" : "<b>WRONG</b>"));
     }
   }
   written.push_back(dir / "index.html");
