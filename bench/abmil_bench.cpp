@@ -10,7 +10,10 @@
 //     late / early (a WARNING line when over 1.2), instances per second in
 //     the steady state, evaluation seconds of the test bags, and the compute
 //     floor: LeNet-5 forward+backward over the same instances in large
-//     batches. Prints a table and one JSON line (the last line).
+//     batches; and the B=1 step floor: the model's forward, loss, backward and
+//     Adam step on each training bag, with no trainer around it (what one bag
+//     per step costs in LibTorch's kernels alone). Prints a table and one
+//     JSON line (the last line).
 //   abmil_bench large --instances K [--dim 1024] [--threads T] [--steps 5] [--flush-denormal on|off]
 //     One bag of K feature vectors (MLP 1024->128 encoder, gated attention):
 //     seconds per training step (median) and peak resident memory.
@@ -28,7 +31,9 @@
 #include "abmil/config/config.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/nn/encoders.h"
+#include "abmil/nn/mil_model.h"
 #include "abmil/nn/pooling.h"
+#include "abmil/train/adam.h"
 #include "abmil/train/runtime.h"
 #include "abmil/train/trainer.h"
 
@@ -88,6 +93,43 @@ double lenet_pass_seconds(const torch::Tensor& x, int64_t batch) {
     }
   };
   once();  // warm-up: primitive creation
+  std::vector<double> t;
+  for (int r = 0; r < 3; ++r) {
+    const auto t0 = Clock::now();
+    once();
+    t.push_back(since(t0));
+  }
+  return median(t);
+}
+
+/// Seconds of one pass of B=1 steps over the bags of `split` with nothing
+/// but the kernels: per bag, the model's forward, the binary cross-entropy,
+/// backward and a FusedAdam step (median of 3 passes after a warm-up pass).
+/// The trainer adds the bag order, batching and bookkeeping to this.
+double single_bag_step_seconds(const Config& cfg, const MilData& data) {
+  torch::manual_seed(1);
+  MilModel model(cfg.model, data.instance_shape);
+  model->train();
+  AdamOptions adam;
+  adam.lr = cfg.train.optimizer.lr;
+  adam.weight_decay = cfg.train.optimizer.weight_decay;
+  FusedAdam optimizer(model->parameters(), adam);
+  const BagSplit& split = data.train;
+  const torch::Tensor x = model_input(split, split.instances);
+  std::vector<torch::Tensor> bags, labels;
+  for (int64_t b = 0; b < split.num_bags(); ++b) {
+    bags.push_back(x.slice(0, split.offsets[b], split.offsets[b + 1]));
+    labels.push_back(torch::full({1}, static_cast<float>(split.bags[b].label)));
+  }
+  auto once = [&] {
+    for (size_t b = 0; b < bags.size(); ++b) {
+      optimizer.zero_grad();
+      MilOutput out = model->forward(bags[b], torch::zeros({bags[b].size(0)}, torch::kLong), 1);
+      torch::binary_cross_entropy_with_logits(out.bag_logits, labels[b]).backward();
+      optimizer.step();
+    }
+  };
+  once();
   std::vector<double> t;
   for (int r = 0; r < 3; ++r) {
     const auto t0 = Clock::now();
@@ -165,6 +207,10 @@ int bench_mnist(const std::string& data_dir, int64_t threads, int64_t epochs, co
   }
   out["floor_s"] = floor_s;
   out["floor_batch"] = floor_batch;
+  const double step_floor_s = single_bag_step_seconds(cfg, data);
+  std::cout << fmt::format("B=1 step floor: forward, loss, backward and Adam step per bag, {} bags: {:.3f} s\n",
+                           data.train.num_bags(), step_floor_s);
+  out["b1_step_floor_s"] = step_floor_s;
   out["peak_rss_mib"] = peak_rss_mib();
   std::cout << fmt::format("peak resident memory {:.0f} MiB\n", peak_rss_mib());
   std::cout << out.dump() << "\n";
