@@ -112,6 +112,11 @@ def mnist(log):
     print("| --- | --- | --- |")
     print(f"| compute floor: LeNet-5 fwd+bwd of the same instances, large batches | {floor:.3f} | "
           f"best B={best} (late) is {abmil[best].late / floor:.2f}x the floor |")
+    step_floors = [o["b1_step_floor_s"] for _, o in ours if "b1_step_floor_s" in o]
+    if step_floors and 1 in abmil:
+        step_floor = med(step_floors)
+        print(f"| B=1 step floor: the model's forward, loss, backward and Adam step per bag, no trainer | "
+              f"{step_floor:.3f} | abmil B=1 (late) is {abmil[1].late / step_floor:.2f}x it |")
     print(f"| PyTorch reference: evaluation of {test_bags} test bags | {ref_eval:.3f} | 1.00 |")
     print(f"| abmil: evaluation of {test_bags} test bags | {evals:.3f} | {ref_eval / evals:.2f}x faster |")
     print(f"\npeak resident memory of abmil_bench mnist: {max(o['peak_rss_mib'] for _, o in ours):.0f} MiB")
