@@ -142,6 +142,9 @@ TEST(CrossValidation, ResumesARunStartedWithoutOutput) {
   ASSERT_EQ(first.code, 0) << first.output;
   const fs::path run_dir = tmp / "runs/synthetic";
   ASSERT_TRUE(fs::exists(run_dir / "cv_summary.json"));
+  // without --jobs: one worker process per core
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(run_dir / "cv_run.json"))["jobs"].get<int64_t>(),
+            std::max<int64_t>(1, std::thread::hardware_concurrency()));
   fs::remove(run_dir / "folds/r0_f1.json");
   const auto resumed = run("cv --resume runs/synthetic");
   ASSERT_EQ(resumed.code, 0) << resumed.output;
