@@ -33,7 +33,6 @@
 #include "abmil/nn/encoders.h"
 #include "abmil/nn/mil_model.h"
 #include "abmil/nn/pooling.h"
-#include "abmil/train/adam.h"
 #include "abmil/train/runtime.h"
 #include "abmil/train/trainer.h"
 
@@ -82,6 +81,20 @@ double peak_rss_mib() {
   return u.ru_maxrss / 1024.0;
 }
 
+/// Median seconds of 3 calls of `once` after one untimed warm-up call
+/// (oneDNN primitive creation, first allocations).
+template <typename F>
+double median_seconds_after_warmup(F&& once) {
+  once();
+  std::vector<double> t;
+  for (int r = 0; r < 3; ++r) {
+    const auto t0 = Clock::now();
+    once();
+    t.push_back(since(t0));
+  }
+  return median(t);
+}
+
 /// Seconds of LeNet-5 forward+backward over all rows of `x`, in batches of `batch`.
 double lenet_pass_seconds(const torch::Tensor& x, int64_t batch) {
   torch::manual_seed(1);
@@ -92,14 +105,7 @@ double lenet_pass_seconds(const torch::Tensor& x, int64_t batch) {
       net->forward(x.narrow(0, i, std::min(batch, x.size(0) - i))).sum().backward();
     }
   };
-  once();  // warm-up: primitive creation
-  std::vector<double> t;
-  for (int r = 0; r < 3; ++r) {
-    const auto t0 = Clock::now();
-    once();
-    t.push_back(since(t0));
-  }
-  return median(t);
+  return median_seconds_after_warmup(once);
 }
 
 /// Seconds of one pass of B=1 steps over the bags of `split` with nothing
@@ -110,10 +116,7 @@ double single_bag_step_seconds(const Config& cfg, const MilData& data) {
   torch::manual_seed(1);
   MilModel model(cfg.model, data.instance_shape);
   model->train();
-  AdamOptions adam;
-  adam.lr = cfg.train.optimizer.lr;
-  adam.weight_decay = cfg.train.optimizer.weight_decay;
-  FusedAdam optimizer(model->parameters(), adam);
+  FusedAdam optimizer(model->parameters(), adam_options(cfg.train));
   const BagSplit& split = data.train;
   const torch::Tensor x = model_input(split, split.instances);
   std::vector<torch::Tensor> bags, labels;
@@ -129,14 +132,7 @@ double single_bag_step_seconds(const Config& cfg, const MilData& data) {
       optimizer.step();
     }
   };
-  once();
-  std::vector<double> t;
-  for (int r = 0; r < 3; ++r) {
-    const auto t0 = Clock::now();
-    once();
-    t.push_back(since(t0));
-  }
-  return median(t);
+  return median_seconds_after_warmup(once);
 }
 
 int bench_mnist(const std::string& data_dir, int64_t threads, int64_t epochs, const std::vector<int64_t>& bs,

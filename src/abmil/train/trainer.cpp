@@ -224,8 +224,6 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
   return fit(model, data, config, device, options);
 }
 
-namespace {
-
 AdamOptions adam_options(const TrainConfig& tc) {
   AdamOptions adam;
   adam.lr = tc.optimizer.lr;
@@ -234,6 +232,8 @@ AdamOptions adam_options(const TrainConfig& tc) {
   adam.weight_decay = tc.optimizer.weight_decay;
   return adam;
 }
+
+namespace {
 
 /// The augmentation of the training instances: data.augment for uint8
 /// image patches, none for every other kind of instance.

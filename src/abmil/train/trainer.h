@@ -10,10 +10,12 @@
 #include "abmil/data/bag.h"
 #include "abmil/metrics/metrics.h"
 #include "abmil/nn/mil_model.h"
+#include "abmil/train/adam.h"
 
 namespace abmil {
 
 struct Config;
+struct TrainConfig;
 struct MilData;
 
 /// Model outputs for every bag of a split, in split order.
@@ -88,6 +90,11 @@ struct FitOptions {
   const TrainState* resume = nullptr;  ///< go on from this state (a checkpoint) instead of epoch 0
   bool show_progress = false;          ///< progress bar on stderr
 };
+
+/// FusedAdam's options from train.optimizer (lr, betas, weight decay), as
+/// fit() trains with them. Throws std::out_of_range when betas has fewer
+/// than two values (load_config refuses such a config first).
+AdamOptions adam_options(const TrainConfig& tc);
 
 /// Trains `model` on `data.train` with Adam (config.train.optimizer), B =
 /// train.bags_per_step bags per step, loss = mean over the batch's bags of
