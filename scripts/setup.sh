@@ -13,6 +13,7 @@ PACKAGES=(
   libopencv-dev libyaml-cpp-dev zlib1g-dev
   libfmt-dev nlohmann-json3-dev libcli11-dev
   libmatio-dev                      # MATLAB .mat files: Colon cancer nucleus coordinates (data/nucleus_coords)
+  libhdf5-dev                       # CLAM / TRIDENT feature files (.h5, data/feature_files), HDF5's C++ API
   libgtest-dev googletest
   dataset-fashion-mnist             # real Fashion-MNIST for the default demo, no download
   chromium fonts-dejavu-core        # the report test opens report.html in headless Chromium
@@ -20,7 +21,7 @@ PACKAGES=(
   clang libclang-rt-14-dev          # scripts/fuzz.sh: libFuzzer targets (fuzz/)
 )
 
-if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-torch python3-numpy); fi
+if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-torch python3-numpy python3-h5py); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
