@@ -14,6 +14,10 @@
 //     Adam step on each training bag, with no trainer around it (what one bag
 //     per step costs in LibTorch's kernels alone). Prints a table and one
 //     JSON line (the last line).
+//   abmil_bench features --instances N [--dim 1024] [--threads T] [--chunk 8192]
+//     The compute floor of an epoch on whole-slide features: CLAM_SB's fc and
+//     gated-attention matmuls alone, forward and backward, over N instances
+//     in chunks (bench/feature_files_speed.py prints it beside the epochs).
 //   abmil_bench large --instances K [--dim 1024] [--threads T] [--steps 5] [--flush-denormal on|off]
 //     One bag of K feature vectors (MLP 1024->128 encoder, gated attention):
 //     seconds per training step (median) and peak resident memory.
@@ -248,6 +252,32 @@ int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps, 
   return 0;
 }
 
+/// The compute floor of an epoch on whole-slide features: CLAM_SB's
+/// matmuls alone (fc D->512 + ReLU, gated attention 512->256 x2 + tanh /
+/// sigmoid, scores 256->1) forward and backward over `instances` rows in
+/// chunks of `chunk`, no softmax per bag, no optimizer, no reading.
+int bench_features(int64_t instances, int64_t dim, int64_t threads, int64_t chunk, bool flush_denormal) {
+  const int n_threads = configure_runtime(threads, flush_denormal);
+  torch::manual_seed(1);
+  torch::nn::Linear fc(dim, 512), a(512, 256), b(512, 256), c(256, 1);
+  const torch::Tensor x = torch::randn({std::min(chunk, instances), dim}).relu();
+  auto once = [&] {
+    for (int64_t i = 0; i < instances; i += chunk) {
+      const torch::Tensor xi = x.narrow(0, 0, std::min(chunk, instances - i));
+      const torch::Tensor h = torch::relu(fc->forward(xi));
+      c->forward(torch::tanh(a->forward(h)) * torch::sigmoid(b->forward(h))).sum().backward();
+    }
+  };
+  const double seconds = median_seconds_after_warmup(once);
+  const nlohmann::json out = {{"bench", "features_floor"}, {"instances", instances}, {"dim", dim},
+                              {"chunk", chunk},            {"threads", n_threads},   {"seconds", seconds}};
+  std::cout << fmt::format("fc {}->512 + gated attention 512->256, forward and backward over {} instances in chunks of "
+                           "{}: {:.3f} s ({:.0f} instances/s)\n",
+                           dim, instances, chunk, seconds, static_cast<double>(instances) / seconds)
+            << out.dump() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -273,12 +303,20 @@ int main(int argc, char** argv) {
   large->add_option("--dim", dim, "features per instance");
   large->add_option("--threads", threads, "LibTorch threads (0 = all cores)");
   large->add_option("--steps", steps, "timed training steps (after one warm-up step)");
-  for (CLI::App* sub : {mnist, large})
+  int64_t chunk = 8192;
+  CLI::App* features =
+      app.add_subcommand("features", "whole-slide features: the compute floor of an epoch (matmuls alone)");
+  features->add_option("--instances", instances, "instances of the epoch");
+  features->add_option("--dim", dim, "features per instance");
+  features->add_option("--threads", threads, "LibTorch threads (0 = all cores)");
+  features->add_option("--chunk", chunk, "rows per forward and backward pass")->check(CLI::PositiveNumber);
+  for (CLI::App* sub : {mnist, large, features})
     sub->add_option("--flush-denormal", flush_denormal, "flush subnormal floats to zero: on (default) | off")
         ->transform(CLI::CheckedTransformer(on_off, CLI::ignore_case));
   CLI11_PARSE(app, argc, argv);
   try {
     if (*mnist) return bench_mnist(data_dir, threads, epochs, bs, train_bags, test_bags, !no_dedupe, flush_denormal);
+    if (*features) return bench_features(instances, dim, threads, chunk, flush_denormal);
     return bench_large(instances, dim, threads, steps, flush_denormal);
   } catch (const std::exception& e) {
     std::cerr << "abmil_bench: error: " << e.what() << "\n";

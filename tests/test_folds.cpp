@@ -115,9 +115,9 @@ TEST(StratifiedKFold, Errors) {
   EXPECT_EQ(invalid_argument([&] { abmil::stratified_kfold(labels, 24, 1, 0); }),
             "stratified_kfold: 24 folds but only 23 bags");
   EXPECT_EQ(invalid_argument([&] {
-              abmil::stratified_kfold({0, 1, 2}, 2, 1, 0);
+              abmil::stratified_kfold({0, 1, -1}, 2, 1, 0);
             }),
-            "stratified_kfold: label of bag 2 is 2, expected 0 or 1");
+            "stratified_kfold: label of bag 2 is -1, expected a class index >= 0");
 }
 
 TEST(StratifiedSplit, CountsAndDisjoint) {
@@ -182,9 +182,9 @@ TEST(StratifiedSplit, Errors) {
             }),
             "stratified_split: position 23 out of range for 23 bags");
   EXPECT_EQ(invalid_argument([&] {
-              abmil::stratified_split({0, 1}, {0, 5}, 0.5, 0);
+              abmil::stratified_split({0, 1}, {0, -5}, 0.5, 0);
             }),
-            "stratified_split: label of bag 1 is 5, expected 0 or 1");
+            "stratified_split: label of bag 1 is -5, expected a class index >= 0");
 }
 
 TEST(FoldsFromGroups, SmallCase) {

@@ -113,15 +113,40 @@ void visit_schema(Config& c, V& v) {
     "run name, used for the run directory and the report; default: the config file's name without .yaml");
   v("experiment.seed", c.experiment.seed, at_least(0), "seed of every random draw (bags, init, order)");
 
-  v("data.kind", c.data.kind, one_of({"mnist_bags", "feature_bags", "image_patches", "text_bags"}),
+  v("data.kind", c.data.kind, one_of({"mnist_bags", "feature_bags", "image_patches", "text_bags", "feature_files"}),
     "data kind: mnist_bags (digit bags), feature_bags (a CSV bag_id,label,f1..fD), image_patches (images cut into "
-    "patches) or text_bags (documents as bags of sentences or tokens)");
+    "patches), text_bags (documents as bags of sentences or tokens) or feature_files (whole-slide patch features "
+    "in CLAM / TRIDENT .h5 or .pt files, streamed from disk)");
   v("data.path", c.data.path, any(),
     "feature_bags, image_patches, text_bags: where the bags are: the CSV file (feature_bags), the CSV list of "
     "images (path,label) or a folder of images (image_patches), a folder with one subfolder per label or a CSV "
     "list (path,label or text,label) (text_bags); labels may be missing for `abmil predict`; ${VAR} is expanded; "
     "a relative path is "
     "relative to the config file's folder (to the current directory when given with --set)");
+  v("data.bag_list", c.data.bag_list, any(),
+    "feature_files: the bag list CSV, one slide a row (CLAM's case_id,slide_id,label); relative as data.path");
+  v("data.features", c.data.features, any(),
+    "feature_files: the features folder: CLAM's (holding h5_files/ or pt_files/), a TRIDENT features_<encoder> "
+    "folder, or a TRIDENT job folder with one such folder; relative as data.path");
+  v("data.feature_format", c.data.feature_format, one_of({"auto", "h5", "pt"}),
+    "feature_files: CLAM's h5_files/ or pt_files/ when a folder has both; auto = h5");
+  v("data.classes", c.data.classes, any(),
+    "feature_files: class names in index order; empty = the labels of the bag list, sorted");
+  v("data.case_column", c.data.case_column, any(),
+    "feature_files: bag-list column of the case (patient); splits never divide a case");
+  v("data.slide_column", c.data.slide_column, any(), "feature_files: bag-list column naming each slide's file");
+  v("data.label_column", c.data.label_column, any(), "feature_files: bag-list column of the class name");
+  v("data.split_csv", c.data.split_csv, any(),
+    "feature_files with `abmil train`: a CLAM split CSV (columns train, val, test of slide ids) to use instead of "
+    "drawing the hold-outs; relative as data.path");
+  v("data.instance_labels", c.data.instance_labels, any(),
+    "feature_files: optional folder of <slide_id>.csv files, one 0/1 a line per instance (planted or annotated "
+    "instances), for the instance-level attention metrics; relative as data.path");
+  v("data.cache_mib", c.data.cache_mib, at_least(0),
+    "feature_files: keep up to this many MiB of recently read bags in memory; 0 = read every bag on every visit");
+  v("data.verify_features", c.data.verify_features, any(),
+    "feature_files: read every slide once before training to check its features are finite (else only the "
+    "files' headers are checked, and a bad value stops the run when its bag is read)");
   v("data.image_root", c.data.image_root, any(),
     "image_patches: folder the listed image paths are relative to; empty = the CSV's folder");
   v("data.patch_size", c.data.patch_size, closed(1, 4096), "image_patches: P, side of a square patch, pixels");
@@ -198,6 +223,9 @@ void visit_schema(Config& c, V& v) {
 
   v("train.epochs", c.train.epochs, at_least(1), "maximum number of passes over the training bags");
   v("train.bags_per_step", c.train.bags_per_step, at_least(1), "B, bags packed into one optimizer step");
+  v("train.class_balance", c.train.class_balance, one_of({"none", "loss_weights", "sampler"}),
+    "class imbalance: none, loss_weights (each class's loss weighted N / (C N_c)) or sampler (each epoch draws N "
+    "bags with replacement, a bag with probability proportional to 1 / N_c of its class, as CLAM)");
   v("train.checkpoint_every", c.train.checkpoint_every, at_least(0),
     "resumable checkpoint every N epochs and at each new best (with output.save_checkpoint); 0 = best only");
   v("train.optimizer.kind", c.train.optimizer.kind, one_of({"adam"}), "optimizer");
@@ -640,6 +668,23 @@ void read_value(const YAML::Node& node, const At& at, const std::string& path, c
   out = std::move(values);
 }
 
+/// Reads a list of strings (e.g. class names), each with `${VAR}` expanded; may be empty.
+void read_value(const YAML::Node& node, const At& at, const std::string& path, const Rule&,
+                std::vector<std::string>& out) {
+  const At here = at.at(node);
+  if (!node.IsSequence() && !(node.IsScalar() && node.Scalar().empty() && !is_quoted(node)))
+    fail(here, path, fmt::format("expected a list of strings, got {}", describe_node(node)));
+  std::vector<std::string> values;
+  for (std::size_t i = 0; node.IsSequence() && i < node.size(); ++i) {
+    const At item = here.at(node[i]);
+    const std::string item_path = fmt::format("{}[{}]", path, i);
+    if (!node[i].IsScalar() || node[i].Scalar().empty())
+      fail(item, item_path, "expected a non-empty string, got " + describe_node(node[i]));
+    values.push_back(expand_environment(node[i].Scalar(), item, item_path));
+  }
+  out = std::move(values);
+}
+
 // ---- visitor 1: loading ------------------------------------------------------
 
 /// Schema visitor that binds every key path to a field of one Config, so a
@@ -747,7 +792,7 @@ class Writer {
   /// text_bags with `abmil train`: ...") names the only ones it is for.
   bool applies(const char* doc) const {
     static const std::set<std::string> names = {"mnist_bags", "feature_bags", "image_patches", "text_bags",
-                                                "lenet5",     "mlp",          "histo_cnn",     "text"};
+                                                "feature_files", "lenet5", "mlp", "histo_cnn", "text"};
     const std::string text(doc);
     const std::string prefix = text.substr(0, text.find(':'));
     std::istringstream words(prefix);
@@ -807,6 +852,11 @@ class Writer {
     for (int64_t x : v) out_ << x;
     out_ << YAML::EndSeq;
   }
+  void emit(const std::vector<std::string>& v) {
+    out_ << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& x : v) out_ << x;
+    out_ << YAML::EndSeq;
+  }
 
   YAML::Emitter out_;
   std::vector<std::string> open_;
@@ -851,6 +901,7 @@ class Reference {
     return rule.items ? fmt::format("float[{}]", rule.items) : "float[]";
   }
   static std::string type_name(const std::vector<int64_t>&, const Rule&) { return "int[]"; }
+  static std::string type_name(const std::vector<std::string>&, const Rule&) { return "string[]"; }
   /// The DEFAULT column, written as in a YAML file ("" for an empty string).
   static std::string default_text(int64_t v) { return std::to_string(v); }
   static std::string default_text(double v) { return format_float(v); }
@@ -861,6 +912,7 @@ class Reference {
     for (int64_t x : v) items.push_back(std::to_string(x));
     return "[" + join(items, ", ") + "]";
   }
+  static std::string default_text(const std::vector<std::string>& v) { return "[" + join(v, ", ") + "]"; }
   static std::string default_text(const std::vector<double>& v) {
     std::vector<std::string> items;
     for (double x : v) items.push_back(format_float(x));
@@ -943,7 +995,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 }
 
 std::string default_encoder(const std::string& data_kind) {
-  if (data_kind == "feature_bags") return "mlp";
+  if (data_kind == "feature_bags" || data_kind == "feature_files") return "mlp";
   if (data_kind == "image_patches") return "histo_cnn";
   if (data_kind == "text_bags") return "text";
   return "lenet5";
@@ -1000,11 +1052,16 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   resolve(config.data.path, from_file.data.path);
   resolve(config.data.root, from_file.data.root);
   resolve(config.data.image_root, from_file.data.image_root);
+  resolve(config.data.bag_list, from_file.data.bag_list);
+  resolve(config.data.features, from_file.data.features);
+  resolve(config.data.split_csv, from_file.data.split_csv);
+  resolve(config.data.instance_labels, from_file.data.instance_labels);
   return config;
 }
 
 void make_data_paths_absolute(Config& config, const std::filesystem::path& base) {
-  for (std::string* value : {&config.data.path, &config.data.root, &config.data.image_root})
+  for (std::string* value : {&config.data.path, &config.data.root, &config.data.image_root, &config.data.bag_list,
+                             &config.data.features, &config.data.split_csv, &config.data.instance_labels})
     *value = absolute_data_path(*value, base);
 }
 

@@ -34,10 +34,21 @@ struct AugmentConfig {
 
 /// `data:` section: the keys of every data kind (each names its kind).
 struct DataConfig {
-  std::string kind = "mnist_bags";  ///< data kind: mnist_bags | feature_bags | image_patches | text_bags
+  std::string kind = "mnist_bags";  ///< data kind: mnist_bags | feature_bags | image_patches | text_bags | feature_files
   /// feature_bags: the CSV file (bag_id,label,f1..fD); image_patches: the CSV list of images (path,label);
   /// text_bags: a folder with one subfolder per label, or a CSV list (path,label or text,label)
   std::string path = "";
+  std::string bag_list = "";        ///< feature_files: the bag list CSV (case_id,slide_id,label)
+  std::string features = "";        ///< feature_files: the CLAM or TRIDENT features folder
+  std::string feature_format = "auto";  ///< feature_files: auto | h5 | pt (CLAM folders with both)
+  std::vector<std::string> classes;  ///< feature_files: class names in index order; empty = sorted labels
+  std::string case_column = "case_id";    ///< feature_files: bag-list column of the case (patient)
+  std::string slide_column = "slide_id";  ///< feature_files: bag-list column of the slide id
+  std::string label_column = "label";     ///< feature_files: bag-list column of the class name
+  std::string split_csv = "";        ///< feature_files: CLAM split CSV (train,val,test); empty = drawn hold-outs
+  std::string instance_labels = "";  ///< feature_files: folder of <slide_id>.csv instance labels (0/1 a line)
+  int64_t cache_mib = 0;             ///< feature_files: bound of the in-memory bag cache, MiB; 0 = none
+  bool verify_features = true;       ///< feature_files: read every slide once up front to check it is finite
   std::string image_root = "";  ///< image_patches: folder the image paths are relative to; empty = the CSV's folder
   int64_t patch_size = 32;      ///< image_patches: P, side of a square patch, pixels
   int64_t patch_stride = 0;     ///< image_patches: step between patches, pixels; 0 = patch_size
@@ -110,6 +121,8 @@ struct EarlyStoppingConfig {
 struct TrainConfig {
   int64_t epochs = 50;
   int64_t bags_per_step = 1;     ///< B, bags packed into one optimizer step
+  /// none | loss_weights (class c's loss weighted N / (C N_c)) | sampler (bags drawn with P ~ 1 / N_c)
+  std::string class_balance = "none";
   int64_t checkpoint_every = 5;  ///< resumable checkpoint every N epochs (and at each new best); 0 = best only
   OptimizerConfig optimizer;
   EarlyStoppingConfig early_stopping;

@@ -12,6 +12,14 @@ torch::Tensor model_input(const BagSplit& split, const torch::Tensor& stored) {
                               std::string(c10::toString(stored.scalar_type())) + ", not float32, uint8 or int64");
 }
 
+torch::Tensor bag_instances(const BagSplit& split, int64_t p) {
+  if (p < 0 || p >= split.num_bags())
+    throw std::out_of_range("bag position " + std::to_string(p) + " outside split '" + split.name + "'");
+  if (split.streamed()) return split.reader->read(split.bags[p]);
+  const int64_t begin = split.offsets[p], end = split.offsets[p + 1];
+  return split.instances.narrow(0, begin, end - begin);
+}
+
 BagSplit make_split(std::string name, std::vector<Bag> bags, const torch::Tensor& instance_rows) {
   BagSplit split;
   split.name = std::move(name);
@@ -46,7 +54,7 @@ BagBatch make_batch(const BagSplit& split, const std::vector<int64_t>& positions
     if (p < 0 || p >= split.num_bags())
       throw std::out_of_range("make_batch: bag position " + std::to_string(p) + " outside split '" + split.name + "'");
     const int64_t begin = split.offsets[p], end = split.offsets[p + 1];
-    parts.push_back(split.instances.narrow(0, begin, end - begin));
+    parts.push_back(bag_instances(split, p));
     bag_index.insert(bag_index.end(), end - begin, b);
     labels.push_back(static_cast<float>(split.bags[p].label));
   }
@@ -61,17 +69,19 @@ BagSplit select_bags(const BagSplit& split, const std::vector<int64_t>& position
   out.name = std::move(name);
   out.pixel_mean = split.pixel_mean;
   out.pixel_std = split.pixel_std;
+  out.reader = split.reader;
   out.offsets.push_back(0);
   std::vector<torch::Tensor> parts;
   for (int64_t p : positions) {
     if (p < 0 || p >= split.num_bags())
       throw std::out_of_range("select_bags: bag position " + std::to_string(p) + " outside split '" + split.name + "'");
     const int64_t begin = split.offsets[p], end = split.offsets[p + 1];
-    parts.push_back(split.instances.narrow(0, begin, end - begin));
+    if (!split.streamed()) parts.push_back(split.instances.narrow(0, begin, end - begin));
     out.bags.push_back(split.bags[p]);
     out.offsets.push_back(out.offsets.back() + (end - begin));
   }
-  out.instances = parts.empty() ? split.instances.narrow(0, 0, 0).clone() : torch::cat(parts, 0);
+  if (!split.streamed())
+    out.instances = parts.empty() ? split.instances.narrow(0, 0, 0).clone() : torch::cat(parts, 0);
   return out;
 }
 

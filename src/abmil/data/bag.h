@@ -5,6 +5,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@ namespace abmil {
 /// The instances themselves live in the owning BagSplit's tensor.
 struct Bag {
   int64_t id = 0;  ///< bag id, unique within its split
-  int label = 0;   ///< bag label Y in {0, 1}; -1 when unknown (`abmil predict`)
+  /// bag label Y: in {0, 1} for binary data; the class index 0..C-1 with C
+  /// classes (MilData::classes); -1 when unknown (`abmil predict`)
+  int label = 0;
   /// The user's id of the bag: the bag_id cell of a feature CSV, the image's
   /// path as listed, the document's name (TextDocument::name); empty for
   /// drawn bags (mnist_bags), which are known by `id`.
@@ -24,7 +27,23 @@ struct Bag {
   int64_t size() const { return static_cast<int64_t>(source_indices.size()); }
 };
 
-/// A named set of bags with their instances stored contiguously, bag after bag.
+struct Bag;
+
+/// Reads the instances of a bag that stays on disk (data.kind feature_files:
+/// one file per slide), for a split whose instances are not in memory.
+/// Implementations are safe to call from a second thread (the prefetcher)
+/// while the first trains.
+class BagReader {
+ public:
+  virtual ~BagReader() = default;
+  /// The instances of `bag`, [bag.size(), D] float32, read from its file.
+  /// Throws DataError naming the file when it is unreadable or has changed.
+  virtual torch::Tensor read(const Bag& bag) const = 0;
+};
+
+/// A named set of bags with their instances stored contiguously, bag after
+/// bag; or, with `reader` set and `instances` undefined, bags read from disk
+/// when a batch needs them (streamed; peak memory independent of the bags).
 struct BagSplit {
   std::string name;  ///< "train", "validation", "test"
   std::vector<Bag> bags;
@@ -32,12 +51,15 @@ struct BagSplit {
   /// token ids (text_bags, data/text_bags.h); see model_input.
   torch::Tensor instances;
   std::vector<int64_t> offsets;  ///< size bags+1: bag b owns rows [offsets[b], offsets[b+1])
+  /// Set for a streamed split (instances undefined): reads each bag's instances.
+  std::shared_ptr<const BagReader> reader;
   /// uint8 instances (image patches, 0..255) become model input as
   /// (x / 255 - pixel_mean) / pixel_std (model_input); unused for float32 instances.
   double pixel_mean = 0.0, pixel_std = 1.0;
 
   int64_t num_bags() const { return static_cast<int64_t>(bags.size()); }
   int64_t num_instances() const { return offsets.empty() ? 0 : offsets.back(); }
+  bool streamed() const { return !instances.defined() && reader != nullptr; }
 };
 
 /// Training, validation and test bags of one data set, ready for a model.
@@ -53,6 +75,13 @@ struct MilData {
   /// deviation ([D] float64) of the training bags the instances were
   /// z-scored with (saved with a run for `abmil predict`); undefined otherwise.
   torch::Tensor feature_mean, feature_std;
+  /// Class names, index order, for data with named classes (feature_files);
+  /// empty for the binary kinds (labels 0/1). With C = classes.size() > 2
+  /// the model has C outputs (softmax, cross-entropy); with 2 or none, one
+  /// logit of P(Y=1) (sigmoid, binary cross-entropy).
+  std::vector<std::string> classes;
+  /// Outputs of the bag classifier: C when classes.size() > 2, else 1.
+  int64_t num_outputs() const { return classes.size() > 2 ? static_cast<int64_t>(classes.size()) : 1; }
 };
 
 /// B bags packed into one tensor of instances, no padding (README, "Architecture").
@@ -71,17 +100,24 @@ struct BagBatch {
 /// table. Throws std::invalid_argument for another dtype.
 torch::Tensor model_input(const BagSplit& split, const torch::Tensor& stored);
 
+/// The instances of the bag at `position` of `split`: a view of its rows,
+/// or (streamed) read by split.reader. Throws std::out_of_range for a bad
+/// position, DataError (streamed) for an unreadable file.
+torch::Tensor bag_instances(const BagSplit& split, int64_t position);
+
 /// Builds a BagSplit from bags and a function giving each instance's tensor.
 /// `instance_rows` is [num_sources, ...shape]; row `source_indices[k]` of it
 /// becomes instance k. Throws std::out_of_range for a source index outside it.
 BagSplit make_split(std::string name, std::vector<Bag> bags, const torch::Tensor& instance_rows);
 
 /// Packs the bags at `positions` of `split` into a batch (instances copied in
-/// the order of `positions`). Throws std::out_of_range for a bad position.
+/// the order of `positions`; a streamed split's bags read from disk).
+/// Throws std::out_of_range for a bad position, DataError as bag_instances.
 BagBatch make_batch(const BagSplit& split, const std::vector<int64_t>& positions);
 
 /// Splits `split` into two by bag positions (e.g. training and validation),
-/// copying the instances. Bags keep their ids.
+/// copying the instances (a streamed split's reader is shared, nothing is
+/// read). Bags keep their ids.
 BagSplit select_bags(const BagSplit& split, const std::vector<int64_t>& positions, std::string name);
 
 }  // namespace abmil

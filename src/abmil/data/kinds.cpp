@@ -11,6 +11,7 @@
 #include "abmil/data/folds.h"
 #include "abmil/data/image_patches.h"
 #include "abmil/data/mnist_bags.h"
+#include "abmil/data/slide_bags.h"
 #include "abmil/data/splits.h"
 #include "abmil/data/text.h"
 #include "abmil/data/text_bags.h"
@@ -59,6 +60,8 @@ MilData load_images(const DataConfig& data, uint64_t seed, const Vocabulary*) { 
 MilData load_text(const DataConfig& data, uint64_t seed, const Vocabulary* vocabulary) {
   return load_text_bags(data, seed, vocabulary);
 }
+
+MilData load_slides(const DataConfig& data, uint64_t seed, const Vocabulary*) { return load_slide_bags(data, seed); }
 
 MilData predict_mnist(const DataConfig& data, uint64_t seed, const Preprocessing&) {
   MilData drawn = load_mnist_bags(data, seed);
@@ -169,6 +172,8 @@ const std::vector<DataKindInfo>& data_kinds() {
       {DataKind::image_patches, "image_patches", load_images, cv_images, predict_images, InstanceView::image_overlays,
        false},
       {DataKind::text_bags, "text_bags", load_text, cv_text, predict_text, InstanceView::text_pages, true},
+      {DataKind::feature_files, "feature_files", load_slides, slide_bags_cv_source, predict_slide_bags,
+       InstanceView::none, false},
   };
   return kinds;
 }

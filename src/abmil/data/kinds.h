@@ -17,14 +17,14 @@ struct Fold;
 class Vocabulary;
 
 /// The data kinds abmil reads (config key `data.kind`).
-enum class DataKind { mnist_bags, feature_bags, image_patches, text_bags };
+enum class DataKind { mnist_bags, feature_bags, image_patches, text_bags, feature_files };
 
 /// What `abmil visualize` draws for a kind's test bags.
 enum class InstanceView {
   digit_strips,    ///< small images: one strip of instances per bag (mnist_bags)
   image_overlays,  ///< patches of one image: weight heatmap over it and a top-k montage (image_patches)
   text_pages,      ///< one HTML page per document, sentences and tokens shaded (text_bags)
-  none,            ///< nothing to draw (feature vectors)
+  none,            ///< nothing to draw (feature vectors, whole-slide features)
 };
 
 /// The positions (in a CvSource's bag list) of one cross-validation fold:
@@ -37,7 +37,10 @@ struct FoldPositions {
 /// The bags of an `abmil cv` run before folding.
 struct CvSource {
   std::string summary;      ///< one line for the log
-  std::vector<int> labels;  ///< per bag: its label, what the folds are stratified by
+  std::vector<int> labels;  ///< per bag: its label (0/1 or class index), what the folds are stratified by
+  /// per bag: its case (patient); folds and inner validation hold-outs
+  /// never divide a case (grouped_stratified_kfold). Empty: every bag alone.
+  std::vector<std::string> cases;
   /// cv.split groups: one fold per group of the data; empty for a kind
   /// without groups.
   std::function<std::vector<Fold>()> group_folds;

@@ -18,7 +18,8 @@ struct ModelConfig;
 
 /// Output of MilModel for a packed batch of B bags with N instances.
 struct MilOutput {
-  torch::Tensor bag_logits;        ///< [B] logit of P(Y=1 | bag)
+  /// [B] logit of P(Y=1 | bag) (one output); [B, C] class logits (C outputs, softmax)
+  torch::Tensor bag_logits;
   torch::Tensor attention_logits;  ///< [N] raw attention scores; undefined without attention
   torch::Tensor attention;         ///< [N] attention weights a_k, sum 1 per bag; undefined without attention
   torch::Tensor instance_logits;   ///< [N] instance classifier logits (instance-level poolings only)
@@ -28,7 +29,8 @@ struct MilOutput {
 };
 
 /// theta(X) = g(sigma(f(X))): encoder f, MIL pooling sigma, classifier g (paper eq. 5).
-/// Embedding-level: H = f(x) [N,M] -> z = pooling(H) [B,M] -> g(z) = fc(M->1).
+/// Embedding-level: H = f(x) [N,M] -> z = pooling(H) [B,M] -> g(z) = fc(M->1),
+/// or fc(M->C) for C > 2 classes (CLAM's multi-class head).
 /// Instance-level (instance_max, instance_mean): s_k = fc(h_k), then the
 /// bag logit pools the instance scores (pool_instance_logits).
 class MilModelImpl : public torch::nn::Module {
@@ -36,9 +38,13 @@ class MilModelImpl : public torch::nn::Module {
   /// Builds the model of `config` for instances of `instance_shape`;
   /// `vocabulary_size` > 0 for token-id instances (text_bags: the rows of
   /// model.encoder text's embedding table, MilData::vocabulary.size()).
+  /// `outputs`: 1 (binary, a logit of P(Y=1)) or C > 2 class logits
+  /// (MilData::num_outputs()).
   /// Throws std::invalid_argument for unknown encoder/pooling/classifier
-  /// names or an encoder that cannot take the instances.
-  MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape, int64_t vocabulary_size = 0);
+  /// names, an encoder that cannot take the instances, outputs < 1, and an
+  /// instance-level pooling with more than one output.
+  MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape, int64_t vocabulary_size = 0,
+               int64_t outputs = 1);
 
   /// instances [N, ...], bag_index [N] int64 in [0, num_bags) -> MilOutput
   /// (with the encoder's inner_attention when it has one).
@@ -52,6 +58,7 @@ class MilModelImpl : public torch::nn::Module {
   std::shared_ptr<MilPoolingImpl> pooling;  ///< null for instance-level poolings
   torch::nn::Linear classifier{nullptr};
   std::string pooling_name;
+  int64_t outputs = 1;  ///< 1 or C
 };
 TORCH_MODULE(MilModel);
 

@@ -43,7 +43,10 @@ uint64_t fold_seed(uint64_t seed, int64_t repeat, int64_t fold) {
 FoldResult run_fold(const Config& config, const CvSource& source, const Fold& fold, const fs::path& run_dir) {
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t seed = fold_seed(static_cast<uint64_t>(config.experiment.seed), fold.repeat, fold.fold);
-  auto [fit_pos, val_pos] = stratified_split(fold.train, source.labels, config.cv.validation_fraction, seed);
+  auto [fit_pos, val_pos] =
+      source.cases.empty()
+          ? stratified_split(fold.train, source.labels, config.cv.validation_fraction, seed)
+          : grouped_stratified_split(fold.train, source.labels, source.cases, config.cv.validation_fraction, seed);
   const MilData data = source.make_fold({fold.train, fit_pos, val_pos, fold.test});
   const std::string name = fmt::format("r{}_f{}", fold.repeat, fold.fold);
   if (!run_dir.empty() && !data.vocabulary.empty())
@@ -53,16 +56,18 @@ FoldResult run_fold(const Config& config, const CvSource& source, const Fold& fo
   fold_config.experiment.seed = static_cast<int64_t>(seed >> 1);
   const torch::Device device = pick_device(config.runtime.device);
   torch::manual_seed(seed);
-  MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()));
+  MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()), data.num_outputs());
   model->to(device);
   const TrainResult trained = fit(model, data, fold_config, device);
   SplitEvaluation test;
   if (run_dir.empty()) {
     const BagPredictions p = predict(model, data.test, config.eval.max_instances_per_pass, device);
-    test.metrics = classification_metrics(p.probabilities, p.labels, config.eval.threshold);
+    test.metrics = prediction_metrics(p, config.eval.threshold);
     test.loss = p.loss;
   } else {
-    test = evaluate_and_write(model, data.test, config, device, run_dir, name);
+    Config named = config;  // the predictions' class columns are named as the data's classes
+    if (!data.classes.empty()) named.data.classes = data.classes;
+    test = evaluate_and_write(model, data.test, named, device, run_dir, name);
   }
 
   FoldResult r;
@@ -130,6 +135,9 @@ std::vector<Fold> cv_folds(const Config& config, const CvSource& source) {
                                   " has no groups (only text_bags: the cvN prefixes of the file names)");
     return source.group_folds();
   }
+  if (!source.cases.empty())
+    return grouped_stratified_kfold(source.labels, source.cases, config.cv.folds, config.cv.repeats,
+                                    static_cast<uint64_t>(config.experiment.seed));
   return stratified_kfold(source.labels, config.cv.folds, config.cv.repeats,
                           static_cast<uint64_t>(config.experiment.seed));
 }

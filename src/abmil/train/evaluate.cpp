@@ -24,13 +24,34 @@ nlohmann::json metrics_json(const ClassificationMetrics& m, double loss) {
           {"confusion", {{"tp", m.counts.tp}, {"fp", m.counts.fp}, {"tn", m.counts.tn}, {"fn", m.counts.fn}}}};
 }
 
+void multiclass_json(const BagPredictions& p, const std::vector<std::string>& classes, nlohmann::json& j) {
+  const MulticlassMetrics m = multiclass_metrics(class_probability_rows(p.class_probabilities), p.labels);
+  const size_t C = m.class_auc.size();
+  auto name = [&](size_t c) { return c < classes.size() ? classes[c] : "class_" + std::to_string(c); };
+  nlohmann::json names = nlohmann::json::array(), per_class = nlohmann::json::object();
+  for (size_t c = 0; c < C; ++c) {
+    names.push_back(name(c));
+    per_class[name(c)] = {{"auc", json_number(m.class_auc[c])},
+                          {"precision", json_number(m.class_precision[c])},
+                          {"recall", json_number(m.class_recall[c])},
+                          {"f1", json_number(m.class_f1[c])}};
+  }
+  j["classes"] = names;
+  j["balanced_accuracy"] = json_number(m.balanced_accuracy);
+  j["macro_f1"] = json_number(m.macro_f1);
+  j["macro_auc"] = json_number(m.macro_auc);
+  j["per_class"] = per_class;
+  j["confusion_matrix"] = m.confusion;  // rows: true class, columns: predicted class
+  j.erase("confusion");                 // the binary counts mean nothing here
+}
+
 SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config, c10::Device device,
                                    const std::filesystem::path& dir, const std::string& stem) {
   const auto t0 = std::chrono::steady_clock::now();
   BagPredictions p = predict(model, split, config.eval.max_instances_per_pass, device);
   SplitEvaluation e;
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  write_file_atomic(dir / "predictions" / (stem + ".csv"), predictions_csv(split, p));
+  write_file_atomic(dir / "predictions" / (stem + ".csv"), predictions_csv(split, p, config.data.classes));
   if (config.output.save_attention) {
     write_file_atomic(dir / "attention" / (stem + ".csv"), attention_csv(split, p));
     if (p.inner_attention.defined())
@@ -45,10 +66,11 @@ SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const
     e.json = {{"bags", split.num_bags()}, {"labelled_bags", labelled}, {"seconds", e.seconds}};
     return e;
   }
-  e.metrics = classification_metrics(p.probabilities, p.labels, config.eval.threshold);
+  e.metrics = prediction_metrics(p, config.eval.threshold);
   e.loss = p.loss;
   e.instance_auc = instance_auc(split, p.attention);
   e.json = metrics_json(e.metrics, e.loss);
+  if (p.class_probabilities.defined()) multiclass_json(p, config.data.classes, e.json);
   e.json["instance_auc"] = json_number(e.instance_auc);
   if (p.attention.defined()) {
     const TopKMetrics top = instance_top_k(split, p.attention, config.eval.top_k);

@@ -23,6 +23,17 @@ nlohmann::json json_number(double x);
 /// precision, recall, f1, auc (null when undefined) and the confusion counts.
 nlohmann::json metrics_json(const ClassificationMetrics& m, double loss);
 
+struct BagPredictions;
+
+/// Adds the multi-class figures of `p` (class_probabilities defined) to a
+/// split's metrics.json object `j`: "classes" (names, index order),
+/// "balanced_accuracy", "macro_f1", "macro_auc", "per_class" (name ->
+/// auc, precision, recall, f1) and "confusion_matrix" (rows: true class,
+/// columns: predicted); the binary "confusion" counts are removed. In
+/// `j`, accuracy/precision/recall/f1/auc already hold prediction_metrics'
+/// accuracy and macro averages.
+void multiclass_json(const BagPredictions& p, const std::vector<std::string>& classes, nlohmann::json& j);
+
 /// Results of a trained model on one split, as evaluate_and_write computes them.
 struct SplitEvaluation {
   ClassificationMetrics metrics;

@@ -101,19 +101,23 @@ std::string run_metrics_json(const SplitEvaluation& test, const TrainResult& tra
 
 }  // namespace
 
-RunSummary run_train(const Config& config, std::ostream& log, const std::filesystem::path& resume_dir) {
+RunSummary run_train(const Config& given, std::ostream& log, const std::filesystem::path& resume_dir) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
-  if (resume_dir.empty()) check_output_dir(config.output.dir);  // before minutes of reading data
-  const int threads = configure_runtime(config.runtime.threads, config.runtime.flush_denormal);
-  const torch::Device device = pick_device(config.runtime.device);
+  if (resume_dir.empty()) check_output_dir(given.output.dir);  // before minutes of reading data
+  const int threads = configure_runtime(given.runtime.threads, given.runtime.flush_denormal);
+  const torch::Device device = pick_device(given.runtime.device);
 
-  MilData data = load_data(config.data, static_cast<uint64_t>(config.experiment.seed));
+  MilData data = load_data(given.data, static_cast<uint64_t>(given.experiment.seed));
   log << data.summary << "\n";
+  // The run's config.yaml names the classes in index order, as the model's
+  // outputs have them (`abmil predict` reads them back).
+  Config config = given;
+  if (!data.classes.empty()) config.data.classes = data.classes;
 
   // The model first: a model that cannot take the data fails before a run directory is made.
   torch::manual_seed(static_cast<uint64_t>(config.experiment.seed));
-  MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()));
+  MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()), data.num_outputs());
   model->to(device);
 
   RunSummary summary;
@@ -162,7 +166,7 @@ Config predict_config(const Config& trained, const std::filesystem::path& run_di
                                            run_dir.string(), trained.data.kind));
   } else {
     used = trained;
-    used.data.path = input;
+    (used.data.kind == "feature_files" ? used.data.bag_list : used.data.path) = input;
     used.data.image_root = "";
     used.output = OutputConfig{};
     if (!overrides.empty()) used = parse_config(config_to_yaml(used), input, overrides);
@@ -171,6 +175,7 @@ Config predict_config(const Config& trained, const std::filesystem::path& run_di
     make_data_paths_absolute(used, std::filesystem::current_path());
   }
   used.model = trained.model;
+  used.data.classes = trained.data.classes;  // the model's outputs, in its order
   return used;
 }
 
@@ -208,7 +213,8 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
   }
   const MilData data = kind.load_predict(used.data, static_cast<uint64_t>(used.experiment.seed), prep);
   log << data.summary << "\n";
-  MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()));
+  MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()),
+                 data.num_outputs());
   try {
     torch::load(model, checkpoint.string());
   } catch (const c10::Error& e) {

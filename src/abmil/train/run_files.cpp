@@ -1,5 +1,6 @@
 #include "abmil/train/run_files.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <stdexcept>
@@ -42,11 +43,26 @@ std::string metrics_csv(const std::vector<EpochLog>& history) {
   return out;
 }
 
-std::string predictions_csv(const BagSplit& split, const BagPredictions& p) {
-  std::string out = "bag_id,bag_name,bag_label,bag_probability,instances\n";
-  for (int64_t b = 0; b < split.num_bags(); ++b)
-    out += fmt::format("{},{},{},{:.8g},{}\n", split.bags[b].id, name_cell(split.bags[b]),
+std::string predictions_csv(const BagSplit& split, const BagPredictions& p, const std::vector<std::string>& classes) {
+  std::string out = "bag_id,bag_name,bag_label,bag_probability,instances";
+  torch::Tensor cp;
+  if (p.class_probabilities.defined()) {
+    cp = p.class_probabilities.to(torch::kCPU, torch::kDouble).contiguous();
+    out += ",predicted_label";
+    for (int64_t c = 0; c < cp.size(1); ++c)
+      out += ",p_" + (c < static_cast<int64_t>(classes.size()) ? classes[c] : fmt::format("class_{}", c));
+  }
+  out += "\n";
+  for (int64_t b = 0; b < split.num_bags(); ++b) {
+    out += fmt::format("{},{},{},{:.8g},{}", split.bags[b].id, name_cell(split.bags[b]),
                        label_cell(split.bags[b].label), p.probabilities[b], split.bags[b].size());
+    if (cp.defined()) {
+      const double* row = cp.data_ptr<double>() + b * cp.size(1);
+      out += fmt::format(",{}", std::max_element(row, row + cp.size(1)) - row);
+      for (int64_t c = 0; c < cp.size(1); ++c) out += fmt::format(",{:.8g}", row[c]);
+    }
+    out += "\n";
+  }
   return out;
 }
 

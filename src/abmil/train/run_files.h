@@ -20,7 +20,12 @@ std::string metrics_csv(const std::vector<EpochLog>& history);
 /// `bag_id,bag_name,bag_label,bag_probability,instances`; bag_name = Bag::name
 /// (the user's id; the bag id when it has none), double-quoted when it holds
 /// a comma or a quote; bag_label empty when unknown.
-std::string predictions_csv(const BagSplit& split, const BagPredictions& predictions);
+/// With C > 2 classes (predictions.class_probabilities defined) two more
+/// column groups follow: predicted_label (the class index of the largest
+/// probability) and one column p_<class name> per class (`classes`, index
+/// order; class_<c> where it has no entry).
+std::string predictions_csv(const BagSplit& split, const BagPredictions& predictions,
+                            const std::vector<std::string>& classes = {});
 
 /// Attention CSV text, one row per instance of every bag of `split`:
 /// `bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,bag_label,bag_probability`

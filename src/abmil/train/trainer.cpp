@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
 #include <mutex>
 #include <sstream>
 #include <numeric>
@@ -54,24 +55,32 @@ std::vector<std::vector<int64_t>> pooling_groups(const BagSplit& split, int64_t 
 /// distinct source instance is encoded once (make_split copies row
 /// source_indices[k], so equal sources hold equal data), in forward passes of
 /// at most `chunk` instances (every instance when !deduplicate).
+/// A streamed split's bags are read into `group_instances` (their instances
+/// packed, the rows then count from 0) and never deduplicated: their source
+/// indices number rows within each bag's own file.
 EncoderOutput encode_bags(MilModel& model, const BagSplit& split, const std::vector<int64_t>& positions, int64_t chunk,
-                          torch::Device device, bool deduplicate) {
+                          torch::Device device, bool deduplicate, const torch::Tensor& group_instances = {}) {
+  const bool streamed = group_instances.defined();
+  const torch::Tensor& stored = streamed ? group_instances : split.instances;
+  if (streamed) deduplicate = false;
   std::vector<int64_t> rows, inverse;  // rows: one split row per distinct source; inverse: instance -> rows slot
+  int64_t packed = 0;                  // streamed: row of the bag's first instance in group_instances
   std::unordered_map<int64_t, int64_t> slot_of_source;
   for (int64_t p : positions) {
     const Bag& bag = split.bags[p];
     for (int64_t k = 0; k < bag.size(); ++k) {
       const int64_t key = deduplicate ? bag.source_indices[k] : -1 - static_cast<int64_t>(inverse.size());
       auto [it, fresh] = slot_of_source.try_emplace(key, static_cast<int64_t>(rows.size()));
-      if (fresh) rows.push_back(split.offsets[p] + k);
+      if (fresh) rows.push_back((streamed ? packed : split.offsets[p]) + k);
       inverse.push_back(it->second);
     }
+    packed += bag.size();
   }
   const torch::Tensor row_index = torch::tensor(rows, torch::kLong);
   std::vector<torch::Tensor> parts, inner_parts;
   for (int64_t begin = 0; begin < row_index.size(0); begin += chunk) {
     const torch::Tensor x =
-        split.instances.index_select(0, row_index.narrow(0, begin, std::min(chunk, row_index.size(0) - begin)));
+        stored.index_select(0, row_index.narrow(0, begin, std::min(chunk, row_index.size(0) - begin)));
     EncoderOutput e = model->encoder->encode(model_input(split, x).to(device));
     parts.push_back(e.H);
     if (e.inner_attention.defined()) inner_parts.push_back(e.inner_attention);
@@ -141,8 +150,23 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
   model->eval();
   BagPredictions out;
   std::vector<torch::Tensor> logits, attention, attention_logits, instance_logits, inner_attention;
-  for (const auto& group : pooling_groups(split, kPoolingGroupInstances)) {
-    const EncoderOutput e = encode_bags(model, split, group, chunk, device, deduplicate);
+  const auto groups = pooling_groups(split, kPoolingGroupInstances);
+  // A streamed split: group g + 1 is read in the background while group g computes.
+  auto read_group = [&split](const std::vector<int64_t>& group) {
+    std::vector<torch::Tensor> parts;
+    for (int64_t p : group) parts.push_back(bag_instances(split, p));
+    return parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+  };
+  std::future<torch::Tensor> next;
+  if (split.streamed() && !groups.empty()) next = std::async(std::launch::async, read_group, groups[0]);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto& group = groups[g];
+    torch::Tensor group_instances;
+    if (split.streamed()) {
+      group_instances = next.get();
+      if (g + 1 < groups.size()) next = std::async(std::launch::async, read_group, groups[g + 1]);
+    }
+    const EncoderOutput e = encode_bags(model, split, group, chunk, device, deduplicate, group_instances);
     const torch::Tensor& H = e.H;
     if (e.inner_attention.defined()) inner_attention.push_back(e.inner_attention.cpu());
     std::vector<int64_t> bag_index;
@@ -165,9 +189,13 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
     labels.push_back(static_cast<float>(bag.label));
     labelled = labelled && bag.label >= 0;
   }
-  out.loss = labelled ? torch::binary_cross_entropy_with_logits(all_logits, torch::tensor(labels)).item<double>()
-                      : std::nan("");
-  out.probabilities = to_vector(torch::sigmoid(all_logits));
+  out.loss = labelled ? bag_loss(all_logits, torch::tensor(labels)).item<double>() : std::nan("");
+  if (all_logits.dim() == 2) {
+    out.class_probabilities = torch::softmax(all_logits.to(torch::kDouble), 1);
+    out.probabilities = to_vector(std::get<0>(out.class_probabilities.max(1)));
+  } else {
+    out.probabilities = to_vector(torch::sigmoid(all_logits));
+  }
   if (!attention.empty()) {
     out.attention = torch::cat(attention);
     out.attention_logits = torch::cat(attention_logits);
@@ -175,6 +203,43 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
   if (!instance_logits.empty()) out.instance_probabilities = torch::sigmoid(torch::cat(instance_logits));
   if (!inner_attention.empty()) out.inner_attention = torch::cat(inner_attention);
   return out;
+}
+
+torch::Tensor bag_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& class_weights) {
+  if (logits.dim() == 1) {
+    const torch::Tensor y = labels.to(logits.device(), logits.scalar_type());
+    if (!class_weights.defined()) return torch::binary_cross_entropy_with_logits(logits, y);
+    const torch::Tensor w = class_weights.to(logits.device(), logits.scalar_type()).index_select(0, y.to(torch::kLong));
+    return (torch::binary_cross_entropy_with_logits(logits, y, w, {}, at::Reduction::None)).sum() / w.sum();
+  }
+  auto options = torch::nn::functional::CrossEntropyFuncOptions();
+  if (class_weights.defined()) options.weight(class_weights.to(logits.device(), logits.scalar_type()));
+  return torch::nn::functional::cross_entropy(logits, labels.to(logits.device(), torch::kLong), options);
+}
+
+ClassificationMetrics prediction_metrics(const BagPredictions& p, double threshold) {
+  if (!p.class_probabilities.defined()) return classification_metrics(p.probabilities, p.labels, threshold);
+  ClassificationMetrics m;
+  if (p.labels.empty() || std::any_of(p.labels.begin(), p.labels.end(), [](int y) { return y < 0; })) {
+    m.accuracy = m.error = m.precision = m.recall = m.f1 = m.auc = std::nan("");
+    return m;
+  }
+  const MulticlassMetrics mc = multiclass_metrics(class_probability_rows(p.class_probabilities), p.labels);
+  m.accuracy = mc.accuracy;
+  m.error = mc.error;
+  m.precision = mc.macro_precision;
+  m.recall = mc.macro_recall;
+  m.f1 = mc.macro_f1;
+  m.auc = mc.macro_auc;
+  return m;
+}
+
+std::vector<std::vector<double>> class_probability_rows(const torch::Tensor& class_probabilities) {
+  const torch::Tensor c = class_probabilities.to(torch::kCPU, torch::kDouble).contiguous();
+  std::vector<std::vector<double>> rows(c.size(0));
+  const double* d = c.data_ptr<double>();
+  for (int64_t b = 0; b < c.size(0); ++b) rows[b].assign(d + b * c.size(1), d + (b + 1) * c.size(1));
+  return rows;
 }
 
 namespace {
@@ -185,7 +250,7 @@ void positive_bags(const BagSplit& split, const torch::Tensor& weights, std::vec
   const std::vector<double> w = to_vector(weights);
   for (int64_t b = 0; b < split.num_bags(); ++b) {
     const Bag& bag = split.bags[b];
-    if (bag.label != 1 || bag.instance_labels.size() != static_cast<size_t>(bag.size())) continue;
+    if (bag.label <= 0 || bag.instance_labels.size() != static_cast<size_t>(bag.size())) continue;
     w_out.emplace_back(w.begin() + split.offsets[b], w.begin() + split.offsets[b + 1]);
     y_out.push_back(bag.instance_labels);
   }
@@ -292,20 +357,32 @@ struct EpochContext {
   torch::Device device;
   PatchAugmentation augmentation;
   bool show_progress;
+  torch::Tensor class_weights;        ///< [C] train.class_balance loss_weights; else undefined
+  std::vector<double> sample_weights;  ///< per training bag: train.class_balance sampler; else empty
 };
 
-/// One optimizer step on the bags at `positions`; returns the batch's mean
-/// loss and writes each bag's probability into `probs`. Throws
-/// TrainingDiverged naming epoch and step on a non-finite loss or gradient.
-double train_step(MilModel& model, FusedAdam& optimizer, const EpochContext& c, const std::vector<int64_t>& positions,
-                  double* probs, int64_t epoch, int64_t step, int64_t steps) {
+/// Per class c of the training labels: N / (C N_c) (0 for a class without
+/// bags), the "balanced" weights of scikit-learn and of CLAM's sampler.
+std::vector<double> balanced_class_weights(const BagSplit& train, int64_t classes) {
+  std::vector<double> count(static_cast<size_t>(classes), 0.0), w(static_cast<size_t>(classes), 0.0);
+  for (const Bag& bag : train.bags)
+    if (bag.label >= 0 && bag.label < classes) count[bag.label] += 1;
+  for (int64_t c = 0; c < classes; ++c)
+    if (count[c] > 0) w[c] = static_cast<double>(train.num_bags()) / (static_cast<double>(classes) * count[c]);
+  return w;
+}
+
+/// One optimizer step on the batch of `positions`; returns the batch's mean
+/// loss and its detached bag logits. Throws TrainingDiverged naming epoch and
+/// step on a non-finite loss or gradient.
+std::pair<double, torch::Tensor> train_step(MilModel& model, FusedAdam& optimizer, const EpochContext& c,
+                                            BagBatch batch, int64_t epoch, int64_t step, int64_t steps) {
   const bool augment = c.augmentation.rotate_flip || c.augmentation.he_jitter_std > 0;
-  BagBatch batch = make_batch(c.train, positions);
   optimizer.zero_grad();
   const torch::Tensor x =
       model_input(c.train, augment ? augment_patches(batch.instances, c.augmentation) : batch.instances);
   MilOutput out = model->forward(x.to(c.device), batch.bag_index.to(c.device), batch.num_bags());
-  torch::Tensor loss = torch::binary_cross_entropy_with_logits(out.bag_logits, batch.labels.to(c.device));
+  torch::Tensor loss = bag_loss(out.bag_logits, batch.labels.to(c.device), c.class_weights);
   const double loss_value = loss.item<double>();
   if (!std::isfinite(loss_value))
     throw TrainingDiverged(fmt::format("training diverged: non-finite loss ({}) at epoch {}, step {} of {}", loss_value,
@@ -314,9 +391,28 @@ double train_step(MilModel& model, FusedAdam& optimizer, const EpochContext& c, 
   if (!optimizer.step())
     throw TrainingDiverged(
         fmt::format("training diverged: non-finite gradient at epoch {}, step {} of {}", epoch, step, steps));
-  const std::vector<double> p = to_vector(torch::sigmoid(out.bag_logits.detach()));
-  std::copy(p.begin(), p.end(), probs);
-  return loss_value;
+  return {loss_value, out.bag_logits.detach().cpu()};
+}
+
+/// The bag order of one epoch: a shuffle of the training bags, or with
+/// sampler weights N draws with replacement, P(bag) proportional to its
+/// weight (inverse CDF of a 53-bit uniform from `rng`: the same draws on
+/// every standard library).
+std::vector<int64_t> epoch_order(const EpochContext& c, std::mt19937_64& rng) {
+  std::vector<int64_t> order(c.train.num_bags());
+  if (c.sample_weights.empty()) {
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    return order;
+  }
+  std::vector<double> cdf(c.sample_weights.size());
+  std::partial_sum(c.sample_weights.begin(), c.sample_weights.end(), cdf.begin());
+  for (int64_t& o : order) {
+    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53 * cdf.back();
+    o = std::min<int64_t>(static_cast<int64_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin()),
+                          static_cast<int64_t>(cdf.size()) - 1);
+  }
+  return order;
 }
 
 /// One pass over the training bags in a fresh order from `order_rng`,
@@ -326,16 +422,24 @@ EpochLog train_epoch(MilModel& model, FusedAdam& optimizer, std::mt19937_64& ord
   const auto t0 = Clock::now();
   const size_t B = static_cast<size_t>(c.config.train.bags_per_step);
   model->train();
-  std::vector<int64_t> order(c.train.num_bags());
-  std::iota(order.begin(), order.end(), 0);
-  std::shuffle(order.begin(), order.end(), order_rng);
-  std::vector<double> probs(order.size());
+  const std::vector<int64_t> order = epoch_order(c, order_rng);
+  std::vector<torch::Tensor> logits;
   std::vector<int> labels(order.size());
   double loss_sum = 0;
   const int64_t steps = static_cast<int64_t>((order.size() + B - 1) / B);
+  auto batch_at = [&](size_t start) {
+    return make_batch(c.train,
+                      std::vector<int64_t>(order.begin() + start, order.begin() + std::min(order.size(), start + B)));
+  };
+  // A streamed split: the next step's bags are read in the background while this step computes.
+  std::future<BagBatch> next;
+  if (c.train.streamed() && !order.empty()) next = std::async(std::launch::async, batch_at, 0);
   for (size_t start = 0, step = 1; start < order.size(); start += B, ++step) {
-    const std::vector<int64_t> positions(order.begin() + start, order.begin() + std::min(order.size(), start + B));
-    const double loss = train_step(model, optimizer, c, positions, &probs[start], epoch, step, steps);
+    BagBatch batch = c.train.streamed() ? next.get() : batch_at(start);
+    if (c.train.streamed() && start + B < order.size()) next = std::async(std::launch::async, batch_at, start + B);
+    const std::vector<int64_t> positions = batch.positions;
+    auto [loss, step_logits] = train_step(model, optimizer, c, std::move(batch), epoch, step, steps);
+    logits.push_back(step_logits);
     loss_sum += loss * static_cast<double>(positions.size());
     for (size_t i = 0; i < positions.size(); ++i) labels[start + i] = c.train.bags[positions[i]].label;
     if (c.show_progress)
@@ -343,8 +447,19 @@ EpochLog train_epoch(MilModel& model, FusedAdam& optimizer, std::mt19937_64& ord
                     seconds_since(t0));
   }
   if (c.show_progress) std::fprintf(stderr, "\r\033[K");
+  BagPredictions p;
+  p.labels = labels;
+  if (!logits.empty()) {
+    const torch::Tensor all = torch::cat(logits);
+    if (all.dim() == 2) {
+      p.class_probabilities = torch::softmax(all.to(torch::kDouble), 1);
+      p.probabilities = to_vector(std::get<0>(p.class_probabilities.max(1)));
+    } else {
+      p.probabilities = to_vector(torch::sigmoid(all));
+    }
+  }
   return {epoch, "train", loss_sum / std::max<size_t>(1, order.size()),
-          classification_metrics(probs, labels, c.config.eval.threshold), seconds_since(t0)};
+          prediction_metrics(p, c.config.eval.threshold), seconds_since(t0)};
 }
 
 /// The validation row of `epoch`: the model evaluated on `validation`.
@@ -352,8 +467,7 @@ EpochLog validation_epoch(MilModel& model, const BagSplit& validation, const Con
                           int64_t epoch) {
   const auto t0 = Clock::now();
   BagPredictions val = predict(model, validation, config.eval.max_instances_per_pass, device);
-  return {epoch, "validation", val.loss, classification_metrics(val.probabilities, val.labels, config.eval.threshold),
-          seconds_since(t0)};
+  return {epoch, "validation", val.loss, prediction_metrics(val, config.eval.threshold), seconds_since(t0)};
 }
 
 }  // namespace
@@ -365,7 +479,14 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
   std::seed_seq order_seq{static_cast<uint64_t>(config.experiment.seed), uint64_t{4}};
   std::mt19937_64 order_rng(order_seq);
   const bool has_validation = data.validation.num_bags() > 0;
-  const EpochContext context{data.train, config, device, augmentation_for(data.train, config), options.show_progress};
+  EpochContext context{data.train, config, device, augmentation_for(data.train, config), options.show_progress, {}, {}};
+  if (tc.class_balance != "none") {
+    const std::vector<double> w = balanced_class_weights(data.train, std::max<int64_t>(2, data.num_outputs()));
+    if (tc.class_balance == "loss_weights")
+      context.class_weights = torch::tensor(w, torch::kDouble).to(torch::kFloat);
+    if (tc.class_balance == "sampler")
+      for (const Bag& bag : data.train.bags) context.sample_weights.push_back(w.at(static_cast<size_t>(bag.label)));
+  }
 
   TrainState state;  // the early-stopping state and log, as a checkpoint holds them
   if (options.resume) {

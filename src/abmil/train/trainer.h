@@ -20,9 +20,14 @@ struct MilData;
 
 /// Model outputs for every bag of a split, in split order.
 struct BagPredictions {
-  std::vector<double> probabilities;  ///< [B] P(Y=1 | bag)
-  std::vector<int> labels;            ///< [B] bag labels (-1: unknown)
-  /// mean negative Bernoulli log-likelihood over the bags, nats; NaN when a label is unknown
+  /// [B] P(Y=1 | bag) (one output); with C > 2 classes the probability of
+  /// the predicted class (the largest of class_probabilities' row)
+  std::vector<double> probabilities;
+  std::vector<int> labels;  ///< [B] bag labels: 0/1, or class indices with C classes (-1: unknown)
+  /// [B, C] float64 softmax class probabilities (C > 2 outputs); undefined for one output
+  torch::Tensor class_probabilities;
+  /// mean negative log-likelihood over the bags, nats (Bernoulli, or
+  /// categorical with C classes); NaN when a label is unknown
   double loss = 0;
   torch::Tensor attention;         ///< [N_total] a_k aligned with split.instances rows; undefined without attention
   torch::Tensor attention_logits;  ///< [N_total] raw scores before the softmax; undefined without attention
@@ -46,6 +51,26 @@ constexpr int64_t kPoolingGroupInstances = 32768;
 /// `deduplicate` false every instance is encoded, repeats included.
 BagPredictions predict(MilModel& model, const BagSplit& split, int64_t max_instances_per_pass, torch::Device device,
                        bool deduplicate = true);
+
+/// The bag metrics of `p`: classification_metrics of the probabilities at
+/// `threshold` (one output), or with C classes accuracy and error plus the
+/// macro averages of multiclass_metrics in precision, recall, f1 and auc
+/// (macro one-vs-rest AUC). No bags, or a bag with label -1, makes every
+/// multi-class metric NaN.
+ClassificationMetrics prediction_metrics(const BagPredictions& p, double threshold);
+
+/// The rows of class probabilities [B, C] as B vectors of C float64s.
+std::vector<std::vector<double>> class_probability_rows(const torch::Tensor& class_probabilities);
+
+/// The loss of bag logits against labels: binary cross-entropy on logits
+/// [B] (labels [B] float 0/1), or with logits [B, C] cross-entropy against
+/// labels [B] (class indices, any dtype), weighted per class by
+/// `class_weights` [C] when defined (train.class_balance loss_weights; [2]
+/// for the binary loss, indexed by the 0/1 label). Mean over the bags; with
+/// class weights the weighted mean sum(w_y l) / sum(w_y), as PyTorch's
+/// cross_entropy(weight=...).
+torch::Tensor bag_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                       const torch::Tensor& class_weights = {});
 
 /// One row of metrics.csv: one epoch and one split.
 struct EpochLog {
@@ -99,7 +124,12 @@ AdamOptions adam_options(const TrainConfig& tc);
 /// Trains `model` on `data.train` with Adam (config.train.optimizer), B =
 /// train.bags_per_step bags per step, loss = mean over the batch's bags of
 /// the negative Bernoulli log-likelihood (binary cross-entropy on logits,
-/// stable for any logit). Early stopping on the validation loss
+/// stable for any logit), or with C > 2 classes the cross-entropy
+/// (bag_loss); train.class_balance weights the classes' losses
+/// (loss_weights: N / (C N_c)) or draws each epoch's N bags with
+/// replacement, a bag of class c with probability proportional to 1 / N_c
+/// (sampler, CLAM's weighted sampling). A streamed split (feature_files)
+/// reads the next step's bags in a background thread while a step computes. Early stopping on the validation loss
 /// (train.early_stopping; the training loss when there is no validation
 /// split; epochs up to train.early_stopping.start_epoch are a warm-up, not
 /// monitored); the weights of the best epoch are restored at the end (the
@@ -122,7 +152,7 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
                 const FitOptions& options);
 
 /// Instance-level AUC of attention weights: over the instances of the
-/// positive bags of `split` that have known instance labels, ROC AUC of
+/// positive bags (label > 0: label 1, or any class but the first) of `split` that have known instance labels, ROC AUC of
 /// `weights` [N_total] against the instance labels. NaN when undefined.
 double instance_auc(const BagSplit& split, const torch::Tensor& weights);
 

@@ -262,8 +262,40 @@ std::string curves_section(const RunData& d) {
                      "</div>\n");
 }
 
+// The class names of a multi-class run's test object ("classes"); empty for a binary run.
+std::vector<std::string> class_names(const RunData& d) {
+  std::vector<std::string> names;
+  if (d.test && d.test->contains("classes") && (*d.test)["classes"].is_array())
+    for (const json& n : (*d.test)["classes"])
+      if (n.is_string()) names.push_back(n.get<std::string>());
+  return names;
+}
+
+// Multi-class runs: one-vs-rest figures per class (metrics.json "per_class").
+std::string class_section(const RunData& d) {
+  const std::vector<std::string> names = class_names(d);
+  const json* per = d.test && d.test->contains("per_class") ? &(*d.test)["per_class"] : nullptr;
+  std::string rows;
+  for (const std::string& n : names) {
+    const json* c = per && per->contains(n) ? &(*per)[n] : nullptr;
+    auto cell = [&](const char* key) {
+      return c && c->contains(key) && (*c)[key].is_number() ? format_json((*c)[key]) : std::string("n/a");
+    };
+    rows += fmt::format("<tr><th>{}</th><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>"
+                        "<td class="num">{}</td></tr>\n",
+                        html_escape(n), cell("auc"), cell("precision"), cell("recall"), cell("f1"));
+  }
+  return section("roc", "Per-class figures",
+                 "<table>\n<tr><th>class</th><th>AUC (one vs rest)</th><th>precision</th><th>recall</th><th>F1</th>"
+                 "</tr>\n" +
+                     rows +
+                     "</table>\n<p class="note">Each class against all others, from metrics.json; the bag "
+                     "probability in the tables below is that of the predicted class.</p>\n");
+}
+
 // ROC curve of the test bags.
 std::string roc_section(const RunData& d) {
+  if (!class_names(d).empty()) return class_section(d);
   if (!d.bags)
     return section("roc", "ROC curve",
                    "<p class=\"note\">No per-bag test scores (neither predictions/test.csv nor "
@@ -288,6 +320,22 @@ std::string roc_section(const RunData& d) {
 
 // 2x2 confusion table at the threshold: from metrics.json, or counted from the bag scores.
 std::string confusion_section(const RunData& d) {
+  const std::vector<std::string> names = class_names(d);
+  if (!names.empty() && d.test->contains("confusion_matrix") && (*d.test)["confusion_matrix"].is_array()) {
+    const json& m = (*d.test)["confusion_matrix"];
+    std::string body = "<table class=\"confusion\">\n<tr><th>actual \\ predicted</th>";
+    for (const std::string& n : names) body += "<th>" + html_escape(n) + "</th>";
+    body += "</tr>\n";
+    for (size_t r = 0; r < names.size() && r < m.size(); ++r) {
+      body += "<tr><th>" + html_escape(names[r]) + "</th>";
+      for (size_t c = 0; c < names.size() && c < m[r].size(); ++c)
+        body += fmt::format("<td class=\"{}\">{}</td>", r == c ? "ok" : "bad", format_json(m[r][c]));
+      body += "</tr>\n";
+    }
+    body += "</table>\n<p class=\"note\">Counts of test bags from metrics.json; a bag is predicted as its most "
+            "probable class.</p>\n";
+    return section("confusion", "Confusion matrix", body);
+  }
   const fs::path mj = d.dir / "metrics.json";
   const json* c = d.test ? json_object_member(*d.test, "confusion", mj) : nullptr;
   std::optional<double> tp = json_number_member(c, "tp", mj), fp = json_number_member(c, "fp", mj),
