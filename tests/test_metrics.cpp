@@ -187,3 +187,48 @@ TEST(Metrics, MetricTextSaysNotKnownForNaN) {
   EXPECT_EQ(abmil::metric_text(0.93749), "0.9375");
   EXPECT_EQ(abmil::metric_text(0.0), "0.0000");
 }
+
+// Four bags of three classes, computed by hand: bag 2 (class 2) is predicted
+// class 0; class 2's column ranks its bags 4th and 1st against scores 0.1, 0.1.
+TEST(MetricsMulticlass, HandComputedThreeClasses) {
+  const auto m = abmil::multiclass_metrics(
+      {{0.8, 0.1, 0.1}, {0.3, 0.6, 0.1}, {0.5, 0.2, 0.05}, {0.1, 0.2, 0.7}}, {0, 1, 2, 2});
+  const std::vector<std::vector<int64_t>> confusion{{1, 0, 0}, {0, 1, 0}, {1, 0, 1}};
+  EXPECT_EQ(m.confusion, confusion);
+  EXPECT_DOUBLE_EQ(m.accuracy, 0.75);
+  EXPECT_DOUBLE_EQ(m.error, 0.25);
+  EXPECT_DOUBLE_EQ(m.class_precision[0], 0.5);
+  EXPECT_DOUBLE_EQ(m.class_recall[2], 0.5);
+  EXPECT_NEAR(m.class_f1[0], 2.0 / 3, 1e-12);
+  EXPECT_NEAR(m.balanced_accuracy, 2.5 / 3, 1e-12);
+  EXPECT_NEAR(m.macro_f1, 7.0 / 9, 1e-12);
+  EXPECT_DOUBLE_EQ(m.class_auc[0], 1.0);
+  EXPECT_DOUBLE_EQ(m.class_auc[2], 0.5);
+  EXPECT_NEAR(m.macro_auc, 2.5 / 3, 1e-12);
+}
+
+TEST(MetricsMulticlass, AbsentClassHasNoAucAndIsLeftOutOfTheMacroMean) {
+  const auto m = abmil::multiclass_metrics({{0.9, 0.05, 0.05}, {0.2, 0.7, 0.1}}, {0, 1});
+  EXPECT_TRUE(std::isnan(m.class_auc[2]));
+  EXPECT_DOUBLE_EQ(m.macro_auc, 1.0);
+  EXPECT_DOUBLE_EQ(m.balanced_accuracy, 1.0);  // class 2 has no bag: not in the mean
+}
+
+TEST(MetricsMulticlass, RejectsLabelOutOfRangeAndRaggedRows) {
+  EXPECT_THROW(abmil::multiclass_metrics({{0.5, 0.5}}, {2}), std::invalid_argument);
+  EXPECT_THROW(abmil::multiclass_metrics({{0.5, 0.5}, {1.0}}, {0, 1}), std::invalid_argument);
+  EXPECT_THROW(abmil::multiclass_metrics({{0.5, 0.5}}, {0, 1}), std::invalid_argument);
+}
+
+// Three bags, two labels, threshold 0.5: predicted sets {0}, {0,1}, {}.
+TEST(MetricsMultilabel, HandComputedTwoLabels) {
+  const auto m = abmil::multilabel_metrics({{0.9, 0.45}, {0.6, 0.7}, {0.1, 0.4}}, {{1, 0}, {0, 1}, {0, 1}});
+  EXPECT_NEAR(m.exact_match, 1.0 / 3, 1e-12);
+  EXPECT_NEAR(m.label_f1[0], 2.0 / 3, 1e-12);
+  EXPECT_NEAR(m.label_f1[1], 2.0 / 3, 1e-12);
+  EXPECT_NEAR(m.micro_f1, 2.0 / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(m.label_auc[0], 1.0);
+  EXPECT_DOUBLE_EQ(m.label_auc[1], 0.5);
+  EXPECT_DOUBLE_EQ(m.macro_auc, 0.75);
+  EXPECT_THROW(abmil::multilabel_metrics({{0.5}}, {{2}}), std::invalid_argument);
+}

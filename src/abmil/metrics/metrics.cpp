@@ -117,6 +117,121 @@ TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores, cons
   return m;
 }
 
+namespace {
+
+// Mean of the non-NaN entries; NaN when there are none.
+double nan_mean(const std::vector<double>& v) {
+  double sum = 0;
+  int n = 0;
+  for (double x : v)
+    if (!std::isnan(x)) sum += x, ++n;
+  return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / n;
+}
+
+double f1_of(double tp, double fp, double fn) { return ratio(2 * tp, 2 * tp + fp + fn); }
+
+}  // namespace
+
+MulticlassMetrics multiclass_metrics(const std::vector<std::vector<double>>& probabilities,
+                                     const std::vector<int>& labels) {
+  if (probabilities.size() != labels.size())
+    throw std::invalid_argument("multiclass_metrics: " + std::to_string(probabilities.size()) + " rows but " +
+                                std::to_string(labels.size()) + " labels");
+  const size_t C = probabilities.empty() ? 0 : probabilities[0].size();
+  if (!probabilities.empty() && C < 2) throw std::invalid_argument("multiclass_metrics: fewer than 2 classes");
+  const size_t B = labels.size();
+  MulticlassMetrics m;
+  m.confusion.assign(C, std::vector<int64_t>(C, 0));
+  std::vector<size_t> predicted(B);
+  for (size_t b = 0; b < B; ++b) {
+    if (probabilities[b].size() != C)
+      throw std::invalid_argument("multiclass_metrics: row " + std::to_string(b) + " has " +
+                                  std::to_string(probabilities[b].size()) + " columns, row 0 has " +
+                                  std::to_string(C));
+    if (labels[b] < 0 || static_cast<size_t>(labels[b]) >= C)
+      throw std::invalid_argument("multiclass_metrics: label " + std::to_string(labels[b]) + " at index " +
+                                  std::to_string(b) + " is not a class index in [0, " + std::to_string(C) + ")");
+    const auto& row = probabilities[b];
+    predicted[b] = static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    ++m.confusion[labels[b]][predicted[b]];
+  }
+  int64_t correct = 0;
+  for (size_t c = 0; c < C; ++c) correct += m.confusion[c][c];
+  m.accuracy = ratio(static_cast<double>(correct), static_cast<double>(B));
+  m.error = B == 0 ? 0.0 : 1.0 - m.accuracy;
+  m.class_precision.resize(C);
+  m.class_recall.resize(C);
+  m.class_f1.resize(C);
+  m.class_auc.resize(C);
+  std::vector<double> present_recall;
+  for (size_t c = 0; c < C; ++c) {
+    double tp = static_cast<double>(m.confusion[c][c]), fp = 0, fn = 0;
+    for (size_t k = 0; k < C; ++k)
+      if (k != c) fp += static_cast<double>(m.confusion[k][c]), fn += static_cast<double>(m.confusion[c][k]);
+    m.class_precision[c] = ratio(tp, tp + fp);
+    m.class_recall[c] = ratio(tp, tp + fn);
+    m.class_f1[c] = f1_of(tp, fp, fn);
+    if (tp + fn > 0) present_recall.push_back(m.class_recall[c]);
+    std::vector<double> scores(B);
+    std::vector<int> is_c(B);
+    for (size_t b = 0; b < B; ++b) scores[b] = probabilities[b][c], is_c[b] = labels[b] == static_cast<int>(c);
+    m.class_auc[c] = roc_auc(scores, is_c);
+  }
+  m.balanced_accuracy = nan_mean(present_recall);
+  if (present_recall.empty()) m.balanced_accuracy = 0;
+  m.macro_precision = nan_mean(m.class_precision);
+  m.macro_recall = nan_mean(m.class_recall);
+  m.macro_f1 = nan_mean(m.class_f1);
+  m.macro_auc = nan_mean(m.class_auc);
+  return m;
+}
+
+MultilabelMetrics multilabel_metrics(const std::vector<std::vector<double>>& probabilities,
+                                     const std::vector<std::vector<int>>& targets, double threshold) {
+  if (probabilities.size() != targets.size())
+    throw std::invalid_argument("multilabel_metrics: " + std::to_string(probabilities.size()) + " rows but " +
+                                std::to_string(targets.size()) + " target rows");
+  const size_t B = targets.size();
+  const size_t C = B == 0 ? 0 : targets[0].size();
+  MultilabelMetrics m;
+  std::vector<double> tp(C, 0), fp(C, 0), fn(C, 0);
+  int64_t exact = 0;
+  for (size_t b = 0; b < B; ++b) {
+    if (probabilities[b].size() != C || targets[b].size() != C)
+      throw std::invalid_argument("multilabel_metrics: row " + std::to_string(b) + " does not have " +
+                                  std::to_string(C) + " columns");
+    bool same = true;
+    for (size_t c = 0; c < C; ++c) {
+      const int t = targets[b][c];
+      if (t != 0 && t != 1)
+        throw std::invalid_argument("multilabel_metrics: target " + std::to_string(t) + " at row " +
+                                    std::to_string(b) + " is not 0 or 1");
+      const bool p = probabilities[b][c] >= threshold;
+      if (p && t) ++tp[c];
+      if (p && !t) ++fp[c];
+      if (!p && t) ++fn[c];
+      same = same && (p == (t == 1));
+    }
+    exact += same;
+  }
+  m.exact_match = ratio(static_cast<double>(exact), static_cast<double>(B));
+  m.label_f1.resize(C);
+  m.label_auc.resize(C);
+  double TP = 0, FP = 0, FN = 0;
+  for (size_t c = 0; c < C; ++c) {
+    m.label_f1[c] = f1_of(tp[c], fp[c], fn[c]);
+    TP += tp[c], FP += fp[c], FN += fn[c];
+    std::vector<double> scores(B);
+    std::vector<int> t(B);
+    for (size_t b = 0; b < B; ++b) scores[b] = probabilities[b][c], t[b] = targets[b][c];
+    m.label_auc[c] = roc_auc(scores, t);
+  }
+  m.micro_f1 = f1_of(TP, FP, FN);
+  m.macro_f1 = C == 0 ? 0.0 : std::accumulate(m.label_f1.begin(), m.label_f1.end(), 0.0) / static_cast<double>(C);
+  m.macro_auc = nan_mean(m.label_auc);
+  return m;
+}
+
 std::string metric_text(double x) {
   if (std::isnan(x)) return "n/a";
   char buf[32];

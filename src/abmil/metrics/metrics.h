@@ -72,6 +72,43 @@ struct TopKMetrics {
 TopKMetrics top_k_instances(const std::vector<std::vector<double>>& scores, const std::vector<std::vector<int>>& labels,
                             int64_t k);
 
+/// Metrics of C-class predictions (C >= 2, one class a bag; Lu et al. 2021,
+/// CLAM's multi-class evaluation). Fractions in [0,1]; a class with no bag
+/// and no prediction gets precision/recall/F1 0 and AUC NaN, and the macro
+/// averages skip NaN entries (NaN when every entry is NaN).
+struct MulticlassMetrics {
+  double accuracy = 0, error = 0;
+  double balanced_accuracy = 0;  ///< mean over classes present in the labels of their recall
+  double macro_precision = 0, macro_recall = 0, macro_f1 = 0;
+  double macro_auc = 0;  ///< mean of class_auc over classes with an AUC
+  std::vector<double> class_precision, class_recall, class_f1;  ///< [C] one-vs-rest at the argmax prediction
+  std::vector<double> class_auc;  ///< [C] one-vs-rest ROC AUC of column c's probability (roc_auc)
+  std::vector<std::vector<int64_t>> confusion;  ///< [C][C] rows: true class, columns: predicted (argmax, first on ties)
+};
+
+/// Multi-class metrics of `probabilities` (B rows of C class probabilities,
+/// or any scores ranked the same way) against `labels` (class indices in
+/// [0, C)). Throws std::invalid_argument if the sizes differ, a row has
+/// another length, C < 2, or a label is out of range.
+MulticlassMetrics multiclass_metrics(const std::vector<std::vector<double>>& probabilities,
+                                     const std::vector<int>& labels);
+
+/// Metrics of C-label predictions (a bag holds any subset of the C labels):
+/// label c is predicted when its probability is >= threshold.
+struct MultilabelMetrics {
+  double exact_match = 0;  ///< fraction of bags whose predicted set equals the true set
+  double micro_f1 = 0;     ///< F1 of the tp/fp/fn counts pooled over labels
+  double macro_f1 = 0;     ///< mean over labels of their F1
+  double macro_auc = 0;    ///< mean of label_auc over labels with an AUC (NaN if none)
+  std::vector<double> label_f1, label_auc;  ///< [C]
+};
+
+/// Multi-label metrics of `probabilities` (B rows of C sigmoid outputs)
+/// against `targets` (B rows of C 0/1). Throws std::invalid_argument if the
+/// sizes differ or a target is not 0/1.
+MultilabelMetrics multilabel_metrics(const std::vector<std::vector<double>>& probabilities,
+                                     const std::vector<std::vector<int>>& targets, double threshold = 0.5);
+
 /// A metric for the console: "n/a" for NaN (not known: a label it needs is
 /// missing, or a split with one class has no AUC), else 4 decimals ("0.9375").
 std::string metric_text(double x);
