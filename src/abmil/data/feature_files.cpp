@@ -192,7 +192,7 @@ torch::Tensor load_pt(const std::string& path) {
     // a tensor saved from CUDA in Python then loads on a CPU-only LibTorch.
     caffe2::serialize::PyTorchStreamReader reader(path);
     value = torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt, at::Device(at::kCPU), reader);
-  } catch (const std::exception&) {
+  } catch (const std::exception&) {  // c10::Error of the zip reader or the unpickler
     fail(path, "not a torch.save file, truncated or corrupt");
   }
   if (!value.isTensor())
