@@ -580,3 +580,48 @@ TEST_F(FeatureFiles, ClamSplitErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// The first DataError of reading tests/data/bad/slides/<name> as a whole
+// (bag list with classes normal, tumor, then every slide), the corpus folder
+// replaced by "{dir}"; "" when none.
+std::string corpus_error(const std::string& name) {
+  const std::string root = (fs::path(ABMIL_SOURCE_DIR) / "tests/data/bad/slides").string();
+  const std::string dir = root + "/" + name;
+  std::string msg = data_error([&] {
+    abmil::SlideListOptions o;
+    o.classes = {"normal", "tumor"};
+    const abmil::SlideList list = abmil::read_slide_list(dir + "/labels.csv", o);
+    const abmil::FeatureFolder folder = abmil::resolve_feature_folder(dir);
+    for (const auto& s : list.slides) abmil::read_slide(abmil::slide_file(folder, s.slide_id));
+  });
+  if (msg == "<nothing thrown>") return "";
+  for (size_t at; (at = msg.find(root)) != std::string::npos;) msg.replace(at, root.size(), "{dir}");
+  return msg;
+}
+
+TEST(FeatureFilesBadCorpus, EachSlideCaseHoldsItsDefect) {
+  EXPECT_EQ(corpus_error("missing_file"), "{dir}/missing_file/h5_files/slide_3.h5: no such file");
+  EXPECT_EQ(corpus_error("missing_features"),
+            "{dir}/missing_features/h5_files/slide_2.h5: no dataset 'features' (found: coords)");
+  EXPECT_EQ(corpus_error("coords_rows"),
+            "{dir}/coords_rows/h5_files/slide_2.h5: dataset 'coords' has 3 rows, 'features' has 4");
+  EXPECT_EQ(corpus_error("empty_bag"), "{dir}/empty_bag/h5_files/slide_2.h5: dataset 'features' has 0 rows (an empty bag)");
+  EXPECT_EQ(corpus_error("nan_feature"), "{dir}/nan_feature/h5_files/slide_2.h5: features row 1, column 2 is nan");
+  EXPECT_EQ(corpus_error("inf_feature"), "{dir}/inf_feature/h5_files/slide_2.h5: features row 3, column 0 is inf");
+  EXPECT_EQ(corpus_error("unknown_label"), "{dir}/unknown_label/labels.csv:3: unknown label 'tumuor' (classes: normal, tumor)");
+  EXPECT_EQ(corpus_error("duplicate_slide"),
+            "{dir}/duplicate_slide/labels.csv:5: duplicate slide_id 'slide_1' (first on line 2)");
+  EXPECT_EQ(corpus_error("truncated_h5"), "{dir}/truncated_h5/h5_files/slide_2.h5: not an HDF5 file, truncated or corrupt");
+  EXPECT_EQ(corpus_error("corrupt_pt"), "{dir}/corrupt_pt/pt_files/slide_2.pt: not a torch.save file, truncated or corrupt");
+  EXPECT_EQ(corpus_error("truncated_pt"),
+            "{dir}/truncated_pt/pt_files/slide_2.pt: not a torch.save file, truncated or corrupt");
+  // Each file is fine alone: the mismatch is between slides (3 features, then 5).
+  EXPECT_EQ(corpus_error("dim_mismatch"), "");
+  const std::string dim = std::string(ABMIL_SOURCE_DIR) + "/tests/data/bad/slides/dim_mismatch/h5_files/";
+  EXPECT_EQ(abmil::read_slide_info(dim + "slide_1.h5").dim, 3);
+  EXPECT_EQ(abmil::read_slide_info(dim + "slide_2.h5").dim, 5);
+}
+
+}  // namespace
