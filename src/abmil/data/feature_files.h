@@ -45,7 +45,9 @@ struct FeatureFolder {
 /// h5_files or pt_files when both exist ("auto": h5_files).
 /// Throws DataError "DIR: no such folder", "DIR: no h5_files/ or pt_files/
 /// folder and no .h5 files (expected the CLAM or TRIDENT layout)", or
-/// "DIR: N features_* folders (A, B, ...); give one of them as data.path".
+/// "DIR: N features_* folders (A, B, ...); give one of them as data.path"
+/// (A, B: the folders relative to DIR, sorted); std::invalid_argument for
+/// a `prefer` other than auto, h5, pt.
 FeatureFolder resolve_feature_folder(const std::string& dir, const std::string& prefer = "auto");
 
 /// The file of slide `slide_id` in `folder` (it may not exist).
@@ -64,11 +66,14 @@ struct SlideFileInfo {
 };
 
 /// Reads the header of the slide file `path` (.h5 or .pt by extension) and
-/// checks its shape. Throws DataError "PATH: ..." for: no such file; not an
-/// HDF5 file, truncated or corrupt (.h5) / not a torch.save file, truncated
-/// or corrupt (.pt); no `features` dataset; `features` not 2-D, or not a
-/// float32/float16 (.pt: also float64/bfloat16) tensor; 0 rows (empty bag);
-/// `coords` not [n, 2] integers, or its rows differing from `features`'.
+/// checks its shape. Throws DataError "PATH: ..." for: no such file; a name
+/// ending neither in .h5 nor in .pt; not an HDF5 file, truncated or corrupt
+/// (.h5) / not a torch.save file, truncated or corrupt (.pt; also a pickle
+/// LibTorch cannot read, such as a dict); no `features` dataset; `features`
+/// not 2-D, or not a float32/float16 (.pt: also float64/bfloat16) tensor;
+/// 0 rows (empty bag) or 0 columns; `coords` not [n, 2] integers, or its rows
+/// differing from `features`'; a .pt holding something other than a tensor.
+/// A .pt saved from a CUDA tensor loads onto the CPU.
 SlideFileInfo read_slide_info(const std::string& path);
 
 /// A slide's instances.
@@ -119,8 +124,10 @@ struct SlideList {
 /// empty case_id/slide_id/label cell (an empty label is allowed with
 /// multi_label), a label not among options.classes ("unknown label 'X'
 /// (classes: A, B, C)"), a duplicate slide_id ("duplicate slide_id 'S'
-/// (first on line L)"), a fold cell that is not an integer >= 0, fewer than
-/// two classes, and "PATH: no slides" for a list without rows.
+/// (first on line L)"), a fold cell that is not an integer >= 0; "PATH: no
+/// such file", "PATH: no slides" for a list without rows, and "PATH: fewer
+/// than two classes (found: A)". Cells may be double-quoted; a UTF-8
+/// byte-order mark and CRLF line ends are allowed.
 SlideList read_slide_list(const std::string& path, const SlideListOptions& options);
 
 /// CLAM's split CSV (`splits_<k>.csv`): columns train, val, test of slide
@@ -130,7 +137,8 @@ struct SlideSplit {
 };
 
 /// Reads a CLAM split CSV. Throws DataError "PATH:LINE: ..." for a missing
-/// train/val/test column, and a slide id that appears twice.
+/// train/val/test column, and a slide id that appears twice ("slide 'S'
+/// appears twice (column 'test', and line L column 'train')").
 SlideSplit read_clam_split(const std::string& path);
 
 }  // namespace abmil
