@@ -281,15 +281,15 @@ std::string class_section(const RunData& d) {
     auto cell = [&](const char* key) {
       return c && c->contains(key) && (*c)[key].is_number() ? format_json((*c)[key]) : std::string("n/a");
     };
-    rows += fmt::format("<tr><th>{}</th><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>"
-                        "<td class="num">{}</td></tr>\n",
+    rows += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+                        "<td class=\"num\">{}</td></tr>\n",
                         html_escape(n), cell("auc"), cell("precision"), cell("recall"), cell("f1"));
   }
   return section("roc", "Per-class figures",
                  "<table>\n<tr><th>class</th><th>AUC (one vs rest)</th><th>precision</th><th>recall</th><th>F1</th>"
                  "</tr>\n" +
                      rows +
-                     "</table>\n<p class="note">Each class against all others, from metrics.json; the bag "
+                     "</table>\n<p class=\"note\">Each class against all others, from metrics.json; the bag "
                      "probability in the tables below is that of the predicted class.</p>\n");
 }
 
