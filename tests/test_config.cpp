@@ -377,6 +377,17 @@ TEST(Config, ReferenceListsEveryKey) {
                           "experiment.seed",
                           "data.kind",
                           "data.path",
+                          "data.bag_list",
+                          "data.features",
+                          "data.feature_format",
+                          "data.classes",
+                          "data.case_column",
+                          "data.slide_column",
+                          "data.label_column",
+                          "data.split_csv",
+                          "data.instance_labels",
+                          "data.cache_mib",
+                          "data.verify_features",
                           "data.standardize",
                           "data.test_fraction",
                           "data.root",
@@ -422,6 +433,7 @@ TEST(Config, ReferenceListsEveryKey) {
                           "train.optimizer.lr",
                           "train.optimizer.betas",
                           "train.optimizer.weight_decay",
+                          "train.class_balance",
                           "train.early_stopping.patience",
                           "train.early_stopping.min_delta",
                           "train.early_stopping.start_epoch",
@@ -441,7 +453,7 @@ TEST(Config, ReferenceListsEveryKey) {
                           "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
-  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 67);
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 79);
   EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
   EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
   // Every row starts its doc at the same column as the header's DESCRIPTION.

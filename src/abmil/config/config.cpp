@@ -181,7 +181,7 @@ void visit_schema(Config& c, V& v) {
   v("data.standardize", c.data.standardize, any(),
     "feature_bags: z-score every feature with the training bags' mean and std");
   v("data.test_fraction", c.data.test_fraction, closed(0.05, 0.9),
-    "feature_bags, image_patches, text_bags with `abmil train`: stratified share of the bags held out for testing");
+    "feature_bags, image_patches, text_bags, feature_files with `abmil train`: stratified share of the bags (feature_files: of the cases) held out for testing");
   v("data.root", c.data.root, any(),
     "mnist_bags: folder with the four IDX files (.gz or plain); ${VAR} is expanded; relative as data.path");
   v("data.target", c.data.target, closed(0, 9), "mnist_bags: class whose presence makes a bag positive");
