@@ -274,7 +274,7 @@ std::function<int()> setup_init(CLI::App& app, InitArgs& a) {
   cmd->add_option("dir", a.dir, "Folder to write KIND.yaml into, next to your data (default: the current folder)");
   cmd->footer(
       "The starter names its data with a path relative to itself (bags.csv, images.csv, documents/): put it "
-      "next to\nyour data, edit data.path, then `abmil train DIR/KIND.yaml`. An existing file is not overwritten.");
+      "next to\nyour data, edit data.path (feature_files: data.bag_list, data.features), then `abmil train DIR/KIND.yaml`. An existing file is not overwritten.");
   return [cmd, &a] {
     if (!*cmd) return -1;
     for (const auto& [kind, text] : abmil_cli::starter_configs()) {
@@ -283,7 +283,8 @@ std::function<int()> setup_init(CLI::App& app, InitArgs& a) {
       if (fs::exists(out))
         throw UsageError(out.string() + ": exists; not overwritten (remove it or choose another DIR)");
       abmil::write_file_atomic(out, text);
-      std::cout << "wrote " << out.string() << ": edit data.path, then `abmil train " << out.string() << "`\n";
+      const char* edit = kind == "feature_files" ? "data.bag_list and data.features" : "data.path";
+      std::cout << "wrote " << out.string() << ": edit " << edit << ", then `abmil train " << out.string() << "`\n";
       return 0;
     }
     throw UsageError("init: no starter for " + a.kind);  // unreachable: checked by IsMember
