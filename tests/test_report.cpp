@@ -364,9 +364,11 @@ TEST_F(ReportTest, ReadersNameFileAndLine) {
   write(pred, "bag_id,bag_label,bag_probability,instances\n0,1,0.9,3\n1,,0.2,2\n");
   EXPECT_EQ(error_of<std::runtime_error>([&] { abmil::read_predictions_csv(pred); }),
             pred.string() + ":3: empty bag_label");
-  write(pred, "bag_id,bag_label,bag_probability,instances\n0,2,0.9,3\n");
+  write(pred, "bag_id,bag_label,bag_probability,instances\n0,2,0.9,3\n");  // a C-class run's class 2
+  EXPECT_EQ(abmil::read_predictions_csv(pred).at(0).label, 2);
+  write(pred, "bag_id,bag_label,bag_probability,instances\n0,1.5,0.9,3\n");
   EXPECT_EQ(error_of<std::runtime_error>([&] { abmil::read_predictions_csv(pred); }),
-            pred.string() + ":2: '2' is not a 0/1 label (column 'bag_label')");
+            pred.string() + ":2: '1.5' is not a class index (column 'bag_label')");
   write(pred, "bag_id,bag_label,bag_probability,instances\n0,1,high,3\n");
   EXPECT_EQ(error_of<std::runtime_error>([&] { abmil::read_predictions_csv(pred); }),
             pred.string() + ":2: 'high' is not a number (column 'bag_probability')");

@@ -115,6 +115,14 @@ int CsvTable::label(size_t row, size_t col) const {
   return static_cast<int>(v);
 }
 
+int CsvTable::class_label(size_t row, size_t col) const {
+  const double v = number(row, col);
+  if (std::isnan(v)) return -1;
+  if (v < 0 || v != std::floor(v) || v > 1e6)
+    throw error(row, fmt::format("'{}' is not a class index (column '{}')", rows[row][col], header[col]));
+  return static_cast<int>(v);
+}
+
 CsvTable read_csv(const std::filesystem::path& path, bool quoted) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path.string() + ": cannot open");

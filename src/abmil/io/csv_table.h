@@ -43,6 +43,11 @@ struct CsvTable {
   /// Cell (row, col) as a 0/1 label; -1 for an empty cell. Throws std::runtime_error
   /// naming file, line and column for any other value (see number()).
   int label(size_t row, size_t col) const;
+
+  /// Cell (row, col) as a bag's class index (0/1 for binary runs, 0..C-1 for
+  /// C-class runs); -1 for an empty cell. Throws std::runtime_error
+  /// "PATH:LINE: 'CELL' is not a class index (column 'NAME')" for anything else.
+  int class_label(size_t row, size_t col) const;
 };
 
 /// Reads the CSV file `path`: "\n" or "\r\n" line ends, no quoting; the first

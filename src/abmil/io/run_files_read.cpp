@@ -43,7 +43,7 @@ namespace {
 
 // The bag score of data row `r` of `t` (columns `label` and `prob`); throws for an empty label.
 BagScore bag_score(const CsvTable& t, size_t r, size_t label, size_t prob) {
-  const int y = t.label(r, label);
+  const int y = t.class_label(r, label);
   if (y < 0) throw t.error(r, "empty bag_label");
   return {y, t.number(r, prob)};
 }

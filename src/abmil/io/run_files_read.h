@@ -37,7 +37,8 @@ std::vector<MetricsCsvRow> read_metrics_csv(const std::filesystem::path& path);
 
 // ---- predictions/test.csv and attention/test.csv ------------------------------------------------
 
-/// 0/1 label and predicted probability (in [0, 1]; NaN when empty) of one bag.
+/// Label (class index: 0/1, or 0..C-1 in a C-class run) and predicted probability (in [0, 1]; NaN
+/// when empty; the predicted class's in a C-class run) of one bag.
 struct BagScore {
   int label = 0;
   double probability = 0;
@@ -47,7 +48,7 @@ struct BagScore {
 /// (train/run_files.h; header `bag_id,bag_name,bag_label,bag_probability,instances`, read in read_csv's
 /// quoted mode: a bag_name may be double-quoted). Throws (read_csv's errors,
 /// and) "PATH:1: no column 'bag_label' in the header" (or bag_probability), "PATH:LINE: empty
-/// bag_label", and CsvTable's errors for a label other than 0/1 or a probability not a number.
+/// bag_label", and CsvTable's errors for a label that is not a class index or a probability not a number.
 std::vector<BagScore> read_predictions_csv(const std::filesystem::path& path);
 
 /// Per-bag scores from an attention CSV read with read_csv, quoted (RUN/attention/test.csv, written by

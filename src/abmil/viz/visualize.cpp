@@ -71,7 +71,7 @@ std::map<int64_t, BagRecord> read_attention_csv(const std::filesystem::path& pat
     } else if (const double p = t.number(row, instance_probability); !std::isnan(p)) {
       r.weight = p;
     }
-    bag.label = t.label(row, bag_label);  // -1: unknown (`abmil predict` on unlabelled bags)
+    bag.label = t.class_label(row, bag_label);  // -1: unknown (`abmil predict` on unlabelled bags)
     bag.probability = t.number(row, bag_probability);
     if (std::isnan(bag.probability)) throw t.error(row, "empty bag_probability");
     bag.instances.push_back(r);
