@@ -381,17 +381,20 @@ TEST(Config, ReferenceListsEveryKey) {
                           "data.features",
                           "data.feature_format",
                           "data.classes",
+                          "data.multi_label",
                           "data.case_column",
                           "data.slide_column",
                           "data.label_column",
                           "data.split_csv",
                           "data.instance_labels",
+                          "data.slide_dir",
                           "data.cache_mib",
                           "data.verify_features",
                           "data.standardize",
                           "data.test_fraction",
                           "data.root",
                           "data.target",
+                          "data.targets",
                           "data.protocol",
                           "data.bag_size_mean",
                           "data.bag_size_std",
@@ -423,6 +426,7 @@ TEST(Config, ReferenceListsEveryKey) {
                           "model.pooling",
                           "model.attention_dim",
                           "model.attention_dropout",
+                          "model.attention_branches",
                           "model.token_pooling",
                           "model.word_dropout",
                           "model.classifier",
@@ -453,7 +457,7 @@ TEST(Config, ReferenceListsEveryKey) {
                           "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
-  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 79);
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 83);
   EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
   EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
   // Every row starts its doc at the same column as the header's DESCRIPTION.

@@ -198,3 +198,75 @@ TEST(MilModel, RejectsUnknownNames) {
   m.classifier = "svm";
   EXPECT_EQ(error([&] { MilModel(m, kDigitShape); }), "unknown model.classifier 'svm'");
 }
+
+// CLAM-MB: two branches with hand-set weights; each column is eq. 9 with its
+// own w_c, softmax per branch within each bag, z_c = sum_k a_kc h_k.
+TEST(Pooling, BranchesAreOneSoftmaxPerColumnAndOneEmbeddingPerBranch) {
+  GatedAttentionPooling pool(GatedAttentionPoolingOptions(2).attention_dim(1).branches(2));
+  {
+    torch::NoGradGuard g;
+    pool->named_parameters()["V.weight"].copy_(torch::tensor({{1.f, 0.f}}));  // V h = h_1
+    pool->named_parameters()["V.bias"].zero_();
+    pool->named_parameters()["U.weight"].copy_(torch::tensor({{0.f, 1.f}}));  // U h = h_2
+    pool->named_parameters()["U.bias"].zero_();
+    pool->named_parameters()["w.weight"].copy_(torch::tensor({{2.f}, {-2.f}}));  // w_0 = 2, w_1 = -2
+    pool->named_parameters()["w.bias"].zero_();
+  }
+  // Bag 0: the hand case of eq. 9 (instances (0,0), (1,2)); bag 1: one instance.
+  torch::Tensor H = torch::tensor({{0.f, 0.f}, {1.f, 2.f}, {3.f, -1.f}});
+  PoolingOutput out = pool->forward(H, idx({0, 0, 1}), 2);
+  ASSERT_EQ(out.attention.sizes(), (std::vector<int64_t>{3, 2}));
+  ASSERT_EQ(out.z.sizes(), (std::vector<int64_t>{2, 2, 2}));
+  // branch 0 = the single-branch hand case: a_2 = 0.7927561931; branch 1 has
+  // the negated score, a_2 = 1 - 0.7927561931
+  EXPECT_NEAR(out.attention[1][0].item<double>(), 0.7927561931, 1e-6);
+  EXPECT_NEAR(out.attention[1][1].item<double>(), 1 - 0.7927561931, 1e-6);
+  EXPECT_NEAR(out.attention_logits[1][1].item<double>(), -1.3416198143, 1e-6);
+  EXPECT_NEAR(out.attention[2][0].item<double>(), 1.0, 1e-6);  // one instance: weight 1 in each branch
+  EXPECT_NEAR(out.attention[2][1].item<double>(), 1.0, 1e-6);
+  EXPECT_TRUE(torch::allclose(out.z[0][0], torch::tensor({0.7927561931f, 1.5855123862f}), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(out.z[0][1], torch::tensor({0.2072438069f, 0.4144876138f}), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(out.z[1][1], torch::tensor({3.f, -1.f}), 1e-6, 1e-6));
+  EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([] { make_pooling("mean", 4, 2, 0.0, 3); }),
+            "model.attention_branches per_class needs an attention pooling (gated_attention, attention), not 'mean'");
+}
+
+// model.attention_branches per_class: C classifiers on C bag embeddings;
+// the model's attention is the predicted class's branch; binary data gets
+// two branches and the logit logit_1 - logit_0.
+TEST(MilModel, PerClassBranchesPickThePredictedClassesBranch) {
+  ModelConfig m = small_model("gated_attention");
+  m.encoder = "mlp";
+  m.hidden_dims = {6};
+  m.attention_branches = "per_class";
+  torch::manual_seed(5);
+  torch::Tensor x = torch::randn({7, 4});
+  torch::Tensor b = idx({0, 0, 0, 1, 1, 2, 2});
+  for (int64_t outputs : {1, 3}) {
+    torch::manual_seed(2);
+    MilModel model(m, {4}, 0, outputs);
+    model->eval();
+    torch::NoGradGuard g;
+    const int64_t C = outputs == 1 ? 2 : 3;
+    EXPECT_EQ(model->branches, C);
+    MilOutput out = model->forward(x, b, 3);
+    ASSERT_EQ(out.branch_attention.sizes(), (std::vector<int64_t>{7, C}));
+    // Recompute the logits by hand from the pooling's embeddings.
+    PoolingOutput p = model->pooling->forward(model->encoder->encode(x).H, b, 3);
+    torch::Tensor logits = torch::zeros({3, C});
+    for (int64_t bag = 0; bag < 3; ++bag)
+      for (int64_t c = 0; c < C; ++c)
+        logits[bag][c] = (p.z[bag][c] * model->branch_weight[c]).sum() + model->branch_bias[c];
+    const torch::Tensor expected = outputs == 1 ? logits.select(1, 1) - logits.select(1, 0) : logits;
+    EXPECT_TRUE(torch::allclose(out.bag_logits, expected, 1e-5, 1e-6)) << outputs;
+    for (int64_t k = 0; k < 7; ++k) {
+      const int64_t bag = b[k].item<int64_t>();
+      const int64_t predicted =
+          outputs == 1 ? (expected[bag].item<double>() > 0 ? 1 : 0) : expected[bag].argmax().item<int64_t>();
+      EXPECT_FLOAT_EQ(out.attention[k].item<float>(), out.branch_attention[k][predicted].item<float>());
+    }
+  }
+  m.pooling = "mean";
+  EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([&] { MilModel(m, {4}, 0, 3); }),
+            "model.attention_branches per_class needs an attention pooling (gated_attention, attention), not 'mean'");
+}

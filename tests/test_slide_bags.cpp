@@ -18,6 +18,7 @@
 #include "abmil/data/folds.h"
 #include "abmil/data/kinds.h"
 #include "abmil/data/slide_bags.h"
+#include "abmil/io/csv_table.h"
 #include "abmil/train/trainer.h"
 #include "test_util.h"
 
@@ -281,4 +282,37 @@ TEST(SlideBags, CrossValidatesByCase) {
   ASSERT_EQ(fold_of_slide.size(), slides.size());
   for (int c = 0; c < 18; ++c)
     EXPECT_EQ(fold_of_slide.at(fmt::format("slide_{:02d}a", c)), fold_of_slide.at(fmt::format("slide_{:02d}b", c)));
+}
+
+// model.attention_branches per_class (CLAM-MB): trains, scores the true
+// class's branch against the planted instances, and the attention CSV
+// carries every branch plus each patch's (x, y) from the h5 coords.
+TEST(SlideBags, PerClassBranchesAndPatchCoordinatesInTheAttentionCsv) {
+  TempDir tmp("slides_branches");
+  write_clam(tmp.path / "data", make_slides());
+  write_text(tmp.path / "h5.yaml", train_config(tmp.path / "data", "h5"));
+  const auto run = run_abmil("train h5.yaml --output run --set model.attention_branches=per_class", tmp.path);
+  ASSERT_EQ(run.code, 0) << run.output;
+  const auto m = nlohmann::json::parse(read_text(tmp.path / "run" / "metrics.json"))["test"];
+  EXPECT_GE(m["macro_auc"].get<double>(), 0.95) << m.dump();
+  EXPECT_GE(m["instance_auc"].get<double>(), 0.9) << m.dump();
+  const abmil::CsvTable t = abmil::read_csv(tmp.path / "run" / "attention" / "test.csv", /*quoted=*/true);
+  ASSERT_GE(t.header.size(), 15u);
+  EXPECT_EQ(std::vector<std::string>(t.header.end() - 5, t.header.end()),
+            (std::vector<std::string>{"x", "y", "attention_a", "attention_b", "attention_c"}));
+  const size_t x = t.column("x"), y = t.column("y"), k = t.column("instance_index"), w = t.column("attention_weight");
+  ASSERT_FALSE(t.rows.empty());
+  std::map<std::string, double> bag_sum_b;
+  for (const auto& row : t.rows) {
+    const int64_t index = std::stoll(row[k]);
+    EXPECT_EQ(row[x], std::to_string(index % 6 * 256));  // make_slides' grid, 6 patches a row
+    EXPECT_EQ(row[y], std::to_string(index / 6 * 256));
+    // attention_weight is one of the branches' weights (the predicted class's)
+    const double a = std::stod(row[w]);
+    const double b0 = std::stod(row[t.column("attention_a")]), b1 = std::stod(row[t.column("attention_b")]),
+                 b2 = std::stod(row[t.column("attention_c")]);
+    EXPECT_TRUE(a == b0 || a == b1 || a == b2) << a << " " << b0 << " " << b1 << " " << b2;
+    bag_sum_b[row[t.column("bag_id")]] += b1;
+  }
+  for (const auto& [bag, sum] : bag_sum_b) EXPECT_NEAR(sum, 1.0, 1e-5) << bag;  // each branch sums to 1 per bag
 }

@@ -132,6 +132,9 @@ void visit_schema(Config& c, V& v) {
     "feature_files: CLAM's h5_files/ or pt_files/ when a folder has both; auto = h5");
   v("data.classes", c.data.classes, any(),
     "feature_files: class names in index order; empty = the labels of the bag list, sorted");
+  v("data.multi_label", c.data.multi_label, any(),
+    "a bag holds any subset of the classes: feature_files label cells `a;b` (`;`-separated), mnist_bags the "
+    "subset of data.targets it holds; one sigmoid per label with binary cross-entropy");
   v("data.case_column", c.data.case_column, any(),
     "feature_files: bag-list column of the case (patient); splits never divide a case");
   v("data.slide_column", c.data.slide_column, any(), "feature_files: bag-list column naming each slide's file");
@@ -142,6 +145,9 @@ void visit_schema(Config& c, V& v) {
   v("data.instance_labels", c.data.instance_labels, any(),
     "feature_files: optional folder of <slide_id>.csv files, one 0/1 a line per instance (planted or annotated "
     "instances), for the instance-level attention metrics; relative as data.path");
+  v("data.slide_dir", c.data.slide_dir, any(),
+    "feature_files: optional folder of the whole-slide images, <slide_id>.<ext> in any format OpenSlide opens; "
+    "`abmil visualize` blends each slide's attention heatmap over its thumbnail; relative as data.path");
   v("data.cache_mib", c.data.cache_mib, at_least(0),
     "feature_files: keep up to this many MiB of recently read bags in memory; 0 = read every bag on every visit");
   v("data.verify_features", c.data.verify_features, any(),
@@ -185,6 +191,9 @@ void visit_schema(Config& c, V& v) {
   v("data.root", c.data.root, any(),
     "mnist_bags: folder with the four IDX files (.gz or plain); ${VAR} is expanded; relative as data.path");
   v("data.target", c.data.target, closed(0, 9), "mnist_bags: class whose presence makes a bag positive");
+  v("data.targets", c.data.targets, closed(0, 9),
+    "mnist_bags: two or more digits for named classes instead of data.target: a bag holds exactly one of them "
+    "(multi-class), or any subset with data.multi_label; empty = binary with data.target");
   v("data.protocol", c.data.protocol, one_of({"balanced", "simple"}),
     "mnist_bags: bag drawing: balanced (paper) or simple (reference code)");
   v("data.bag_size_mean", c.data.bag_size_mean, above(0).at_most(10000), "mnist_bags: mean of the Gaussian bag length");
@@ -215,6 +224,9 @@ void visit_schema(Config& c, V& v) {
   v("model.attention_dim", c.model.attention_dim, at_least(1), "L, hidden size of the attention network(s)");
   v("model.attention_dropout", c.model.attention_dropout, closed(0, 0.95),
     "dropout on the attention weights a_k in training (both levels of text models); 0 = none, as the paper");
+  v("model.attention_branches", c.model.attention_branches, one_of({"1", "per_class"}),
+    "attention branches: 1 (the paper) or per_class (CLAM-MB: one attention branch and one classifier per class, 2 "
+    "for binary data; the attention CSV gets one column per branch)");
   v("model.word_dropout", c.model.word_dropout, closed(0, 0.95),
     "text: share of the tokens replaced by <unk> in training (word dropout, Iyyer et al. 2015)");
   v("model.token_pooling", c.model.token_pooling, one_of({"gated_attention", "attention", "mean", "max"}),
@@ -1056,12 +1068,13 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   resolve(config.data.features, from_file.data.features);
   resolve(config.data.split_csv, from_file.data.split_csv);
   resolve(config.data.instance_labels, from_file.data.instance_labels);
+  resolve(config.data.slide_dir, from_file.data.slide_dir);
   return config;
 }
 
 void make_data_paths_absolute(Config& config, const std::filesystem::path& base) {
   for (std::string* value : {&config.data.path, &config.data.root, &config.data.image_root, &config.data.bag_list,
-                             &config.data.features, &config.data.split_csv, &config.data.instance_labels})
+                             &config.data.features, &config.data.split_csv, &config.data.instance_labels, &config.data.slide_dir})
     *value = absolute_data_path(*value, base);
 }
 

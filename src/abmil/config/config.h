@@ -42,11 +42,17 @@ struct DataConfig {
   std::string features = "";        ///< feature_files: the CLAM or TRIDENT features folder
   std::string feature_format = "auto";  ///< feature_files: auto | h5 | pt (CLAM folders with both)
   std::vector<std::string> classes;  ///< feature_files: class names in index order; empty = sorted labels
+  /// feature_files: a bag holds any subset of the classes (label cells `a;b`; one sigmoid per label, BCE);
+  /// mnist_bags with data.targets: the labels are the subset of data.targets a bag holds
+  bool multi_label = false;
   std::string case_column = "case_id";    ///< feature_files: bag-list column of the case (patient)
   std::string slide_column = "slide_id";  ///< feature_files: bag-list column of the slide id
   std::string label_column = "label";     ///< feature_files: bag-list column of the class name
   std::string split_csv = "";        ///< feature_files: CLAM split CSV (train,val,test); empty = drawn hold-outs
   std::string instance_labels = "";  ///< feature_files: folder of <slide_id>.csv instance labels (0/1 a line)
+  /// feature_files: folder of the whole-slide images, <slide_id>.<ext> (any format OpenSlide opens), for
+  /// `abmil visualize`'s heatmaps over a thumbnail; empty = heatmaps on a blank background
+  std::string slide_dir = "";
   int64_t cache_mib = 0;             ///< feature_files: bound of the in-memory bag cache, MiB; 0 = none
   bool verify_features = true;       ///< feature_files: read every slide once up front to check it is finite
   std::string image_root = "";  ///< image_patches: folder the image paths are relative to; empty = the CSV's folder
@@ -74,6 +80,9 @@ struct DataConfig {
   /// `${VAR}` is expanded from the environment when the config is loaded.
   std::string root = "/usr/share/datasets/fashion-mnist";
   int64_t target = 9;                 ///< class whose presence makes a bag positive (0..9)
+  /// mnist_bags: C > 1 digits for C named classes instead of data.target: a bag holds exactly one of them
+  /// (its class, multi-class), or with data.multi_label any subset (its labels); empty = binary (data.target)
+  std::vector<int64_t> targets;
   std::string protocol = "balanced";  ///< balanced (paper) | simple (reference code)
   double bag_size_mean = 10.0;        ///< mean of the Gaussian bag length
   double bag_size_std = 2.0;          ///< std of the Gaussian bag length (length >= 1)
@@ -94,6 +103,8 @@ struct ModelConfig {
   std::string pooling = "gated_attention";
   int64_t attention_dim = 128;     ///< L, hidden size of the attention network
   double attention_dropout = 0.0;  ///< dropout on the attention weights in training (AttentionPoolingOptions::dropout)
+  /// Attention branches: "1" (the paper) or "per_class" (CLAM-MB: one branch and one classifier per class)
+  std::string attention_branches = "1";
   /// text: pooling of a sentence's tokens: gated_attention | attention | mean | max
   std::string token_pooling = "gated_attention";
   double word_dropout = 0.0;          ///< text: share of token ids replaced by <unk> in training

@@ -56,11 +56,21 @@ BagBatch make_batch(const BagSplit& split, const std::vector<int64_t>& positions
     const int64_t begin = split.offsets[p], end = split.offsets[p + 1];
     parts.push_back(bag_instances(split, p));
     bag_index.insert(bag_index.end(), end - begin, b);
-    labels.push_back(static_cast<float>(split.bags[p].label));
+    const Bag& bag = split.bags[p];
+    if (bag.targets.empty())
+      labels.push_back(static_cast<float>(bag.label));
+    else
+      labels.insert(labels.end(), bag.targets.begin(), bag.targets.end());
   }
   batch.instances = B == 1 ? parts[0] : torch::cat(parts, 0);
   batch.bag_index = torch::tensor(bag_index, torch::kLong);
   batch.labels = torch::tensor(labels, torch::kFloat);
+  if (B > 0 && !split.bags[positions[0]].targets.empty()) {  // multi-label: [B, C]
+    const int64_t C = static_cast<int64_t>(split.bags[positions[0]].targets.size());
+    if (batch.labels.numel() != B * C)
+      throw std::invalid_argument("make_batch: multi-label bags of split '" + split.name + "' differ in labels");
+    batch.labels = batch.labels.view({B, C});
+  }
   return batch;
 }
 

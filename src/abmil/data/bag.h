@@ -24,6 +24,9 @@ struct Bag {
   std::string name;
   std::vector<int64_t> source_indices;  ///< per instance: index of its source item (e.g. image index in the IDX file)
   std::vector<int> instance_labels;     ///< per instance: y_k in {0, 1}, or -1 when unknown; evaluation only
+  /// Multi-label data (MilData::multi_label): [C] 0/1, label c present; `label` is then 1 when any is
+  /// present, 0 when none, -1 when unknown (targets empty). Empty for single-label data.
+  std::vector<float> targets;
   int64_t size() const { return static_cast<int64_t>(source_indices.size()); }
 };
 
@@ -39,6 +42,10 @@ class BagReader {
   /// The instances of `bag`, [bag.size(), D] float32, read from its file.
   /// Throws DataError naming the file when it is unreadable or has changed.
   virtual torch::Tensor read(const Bag& bag) const = 0;
+  /// The (x, y) of each instance of `bag`, [bag.size(), 2] int64, level-0
+  /// pixels of the patch's top-left corner (whole slides); undefined when
+  /// the file has none. Throws DataError as read().
+  virtual torch::Tensor coords(const Bag& bag) const { return {}; }
 };
 
 /// A named set of bags with their instances stored contiguously, bag after
@@ -80,15 +87,20 @@ struct MilData {
   /// the model has C outputs (softmax, cross-entropy); with 2 or none, one
   /// logit of P(Y=1) (sigmoid, binary cross-entropy).
   std::vector<std::string> classes;
-  /// Outputs of the bag classifier: C when classes.size() > 2, else 1.
-  int64_t num_outputs() const { return classes.size() > 2 ? static_cast<int64_t>(classes.size()) : 1; }
+  /// Multi-label: a bag holds any subset of the C = classes.size() labels
+  /// (Bag::targets); the model has C outputs, one sigmoid each (BCE).
+  bool multi_label = false;
+  /// Outputs of the bag classifier: C when multi_label or classes.size() > 2, else 1.
+  int64_t num_outputs() const {
+    return multi_label || classes.size() > 2 ? static_cast<int64_t>(classes.size()) : 1;
+  }
 };
 
 /// B bags packed into one tensor of instances, no padding (README, "Architecture").
 struct BagBatch {
   torch::Tensor instances;         ///< [N, ...instance shape], N = sum of the B bag sizes
   torch::Tensor bag_index;         ///< [N] int64, bag (0..B-1) of each instance, non-decreasing
-  torch::Tensor labels;            ///< [B] float32 bag labels
+  torch::Tensor labels;            ///< [B] float32 bag labels; multi-label: [B, C] 0/1 (Bag::targets)
   std::vector<int64_t> positions;  ///< the B bags' positions in their split
   int64_t num_bags() const { return static_cast<int64_t>(positions.size()); }
 };

@@ -374,6 +374,22 @@ SlideFeatures read_slide(const std::string& path, bool with_coords) {
   return out;
 }
 
+torch::Tensor read_slide_coords(const std::string& path) {
+  if (!has_extension(path, ".h5")) {
+    read_slide_info(path);  // the same checks (and errors) as every reader
+    return {};
+  }
+  return with_h5(path, [&](const H5::H5File& file) {
+    const H5Slide s = open_h5(file, path);
+    torch::Tensor coords;
+    if (s.info.has_coords) {
+      coords = torch::empty({s.info.instances, 2}, torch::kLong);
+      s.coords.read(coords.data_ptr<int64_t>(), H5::PredType::NATIVE_INT64);
+    }
+    return coords;
+  });
+}
+
 SlideList read_slide_list(const std::string& path, const SlideListOptions& options) {
   const CsvTable t = read_table(path);
   const size_t case_col = require_column(t, path, options.case_column);

@@ -90,6 +90,12 @@ struct SlideFeatures {
 /// non-finite value.
 SlideFeatures read_slide(const std::string& path, bool with_coords = true);
 
+/// The patch coordinates of the slide file `path` without its features:
+/// [n, 2] int64 (x, y), level-0 pixels of each patch's top-left corner;
+/// undefined when the file has no `coords` (any .pt). Throws DataError
+/// "PATH: ..." as read_slide_info.
+torch::Tensor read_slide_coords(const std::string& path);
+
 /// How to read a bag list (data.bag_list): column names and classes.
 struct SlideListOptions {
   std::string case_column = "case_id";

@@ -61,6 +61,15 @@ class SlideFileReader : public BagReader {
     return x;
   }
 
+  torch::Tensor coords(const Bag& bag) const override {
+    const std::string path = slide_file(folder_, bag.name);
+    torch::Tensor c = read_slide_coords(path);
+    if (c.defined() && c.size(0) != bag.size())
+      throw DataError(fmt::format("{}: {} instances, but {} when the data set was read (the file changed)", path,
+                                  c.size(0), bag.size()));
+    return c;
+  }
+
  private:
   FeatureFolder folder_;
   int64_t budget_;
@@ -78,6 +87,7 @@ struct SlideSet {
   std::vector<int64_t> sizes;  ///< instances per slide, list order
   int64_t dim = 0;             ///< D, features per instance
   int64_t instances = 0;       ///< sum of sizes
+  bool multi_label = false;    ///< data.multi_label: a slide holds any subset of the classes
   std::string summary;
 };
 
@@ -115,8 +125,10 @@ SlideSet read_slide_set(const DataConfig& data) {
   options.slide_column = data.slide_column;
   options.label_column = data.label_column;
   options.classes = data.classes;
+  options.multi_label = data.multi_label;
   SlideSet set;
   set.list = read_slide_list(data.bag_list, options);
+  set.multi_label = data.multi_label;
   set.folder = resolve_feature_folder(data.features, data.feature_format);
   std::string first_path;
   for (const SlideEntry& e : set.list.slides) {
@@ -159,7 +171,13 @@ BagSplit slide_split(const SlideSet& set, const DataConfig& data, const std::vec
     const int64_t n = set.sizes[static_cast<size_t>(p)];
     Bag bag;
     bag.id = p;
-    bag.label = e.labels.empty() ? -1 : e.labels.front();
+    if (data.multi_label) {  // any subset of the labels: targets [C] 0/1, label = any present
+      bag.targets.assign(set.list.classes.size(), 0.0f);
+      for (int c : e.labels) bag.targets[static_cast<size_t>(c)] = 1.0f;
+      bag.label = e.labels.empty() ? 0 : 1;
+    } else {
+      bag.label = e.labels.empty() ? -1 : e.labels.front();
+    }
     bag.name = e.slide_id;
     bag.source_indices.resize(static_cast<size_t>(n));
     for (int64_t k = 0; k < n; ++k) bag.source_indices[static_cast<size_t>(k)] = k;
@@ -174,9 +192,15 @@ std::shared_ptr<const BagReader> make_reader(const SlideSet& set, const DataConf
   return std::make_shared<SlideFileReader>(set.folder, data.cache_mib * 1024 * 1024);
 }
 
+/// The stratum of each slide: its class; multi-label, its subset of labels
+/// as a bit mask (sum of 2^c).
 std::vector<int> slide_labels(const SlideSet& set) {
   std::vector<int> labels;
-  for (const SlideEntry& e : set.list.slides) labels.push_back(e.labels.front());
+  for (const SlideEntry& e : set.list.slides) {
+    int mask = 0;
+    for (int c : e.labels) mask |= 1 << std::min(c, 30);
+    labels.push_back(e.labels.size() == 1 && !set.multi_label ? e.labels.front() : mask);
+  }
   return labels;
 }
 
@@ -237,6 +261,7 @@ MilData slide_data(const SlideSet& set, const DataConfig& data, const SlidePosit
   out.test = slide_split(set, data, p.test, reader, "test");
   out.instance_shape = {set.dim};
   out.classes = set.list.classes;
+  out.multi_label = set.multi_label;
   return out;
 }
 
@@ -273,6 +298,7 @@ MilData predict_slide_bags(const DataConfig& data, uint64_t, const Preprocessing
   out.test = slide_split(set, data, all, make_reader(set, data), "predict");
   out.instance_shape = {set.dim};
   out.classes = set.list.classes;
+  out.multi_label = set.multi_label;
   out.summary = set.summary;
   return out;
 }

@@ -1,5 +1,7 @@
 #include "abmil/nn/mil_model.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "abmil/config/config.h"
@@ -16,17 +18,47 @@ MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>
     throw std::invalid_argument("model.pooling " + config.pooling + " scores instances for a binary label only; with " +
                                 std::to_string(outputs) + " classes use an embedding-level pooling (gated_attention, "
                                 "attention, mean, max)");
+  if (config.attention_branches != "1" && config.attention_branches != "per_class")
+    throw std::invalid_argument("unknown model.attention_branches '" + config.attention_branches +
+                                "' (expected 1 or per_class)");
+  if (config.attention_branches == "per_class") {
+    if (config.pooling != "gated_attention" && config.pooling != "attention")
+      throw std::invalid_argument("model.attention_branches per_class needs an attention pooling (gated_attention, "
+                                  "attention), not '" + config.pooling + "'");
+    branches = std::max<int64_t>(outputs, 2);
+  }
   encoder = register_module("encoder", make_encoder(config, instance_shape, vocabulary_size));
   const int64_t M = encoder->embedding_dim();
   if (!is_instance_level(config.pooling))
-    pooling =
-        register_module("pooling", make_pooling(config.pooling, M, config.attention_dim, config.attention_dropout));
-  classifier = register_module("classifier", torch::nn::Linear(M, outputs));
+    pooling = register_module(
+        "pooling", make_pooling(config.pooling, M, config.attention_dim, config.attention_dropout, branches));
+  if (branches == 1) {
+    classifier = register_module("classifier", torch::nn::Linear(M, outputs));
+  } else {  // C fc M -> 1, initialised as torch.nn.Linear: U(-1/sqrt(M), 1/sqrt(M))
+    const double bound = 1.0 / std::sqrt(static_cast<double>(M));
+    branch_weight = register_parameter("branch_weight", torch::empty({branches, M}).uniform_(-bound, bound));
+    branch_bias = register_parameter("branch_bias", torch::empty({branches}).uniform_(-bound, bound));
+  }
 }
 
 MilOutput MilModelImpl::forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
   MilOutput out;
-  if (pooling) {
+  if (pooling && branches > 1) {
+    PoolingOutput p = pooling->forward(H, bag_index, num_bags);  // z [B, C, M], attention [N, C]
+    const torch::Tensor logits = (p.z * branch_weight.unsqueeze(0)).sum(2) + branch_bias;  // [B, C]
+    torch::Tensor predicted;  // [B] the branch of each bag's predicted class
+    if (outputs == 1) {
+      out.bag_logits = logits.select(1, 1) - logits.select(1, 0);
+      predicted = (out.bag_logits.detach() > 0).to(torch::kLong);
+    } else {
+      out.bag_logits = logits;
+      predicted = logits.detach().argmax(1);
+    }
+    const torch::Tensor pick = predicted.index_select(0, bag_index).unsqueeze(1);  // [N, 1]
+    out.attention = p.attention.gather(1, pick).squeeze(1);
+    out.attention_logits = p.attention_logits.gather(1, pick).squeeze(1);
+    out.branch_attention = p.attention;
+  } else if (pooling) {
     PoolingOutput p = pooling->forward(H, bag_index, num_bags);
     out.bag_logits = classifier->forward(p.z);
     if (outputs == 1) out.bag_logits = out.bag_logits.squeeze(1);

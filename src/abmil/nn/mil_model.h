@@ -20,8 +20,14 @@ struct ModelConfig;
 struct MilOutput {
   /// [B] logit of P(Y=1 | bag) (one output); [B, C] class logits (C outputs, softmax)
   torch::Tensor bag_logits;
-  torch::Tensor attention_logits;  ///< [N] raw attention scores; undefined without attention
-  torch::Tensor attention;         ///< [N] attention weights a_k, sum 1 per bag; undefined without attention
+  /// [N] raw attention scores (with C branches: the branch of the bag's predicted class); undefined without attention
+  torch::Tensor attention_logits;
+  /// [N] attention weights a_k, sum 1 per bag (with C branches: the branch
+  /// of the bag's predicted class); undefined without attention
+  torch::Tensor attention;
+  /// [N, C] the weights of every branch (model.attention_branches per_class);
+  /// undefined with one branch
+  torch::Tensor branch_attention;
   torch::Tensor instance_logits;   ///< [N] instance classifier logits (instance-level poolings only)
   /// [N, T] the encoder's inner weights (text: token weights of each sentence,
   /// each row sums to 1); undefined for encoders without (see EncoderOutput)
@@ -33,6 +39,11 @@ struct MilOutput {
 /// or fc(M->C) for C > 2 classes (CLAM's multi-class head).
 /// Instance-level (instance_max, instance_mean): s_k = fc(h_k), then the
 /// bag logit pools the instance scores (pool_instance_logits).
+/// model.attention_branches per_class (CLAM-MB, Lu et al., Nat. Biomed. Eng.
+/// 2021): C attention branches (C classes; 2 for binary data) give C bag
+/// embeddings z_c [B, C, M] and one classifier per class, logit_c = w_c^T z_c
+/// + b_c; binary data: the logit of P(Y=1) is logit_1 - logit_0 (the softmax
+/// of the two, as CLAM_MB with two classes).
 class MilModelImpl : public torch::nn::Module {
  public:
   /// Builds the model of `config` for instances of `instance_shape`;
@@ -41,8 +52,9 @@ class MilModelImpl : public torch::nn::Module {
   /// `outputs`: 1 (binary, a logit of P(Y=1)) or C > 2 class logits
   /// (MilData::num_outputs()).
   /// Throws std::invalid_argument for unknown encoder/pooling/classifier
-  /// names, an encoder that cannot take the instances, outputs < 1, and an
-  /// instance-level pooling with more than one output.
+  /// names, an encoder that cannot take the instances, outputs < 1, an
+  /// instance-level pooling with more than one output, and per_class
+  /// branches with a pooling without attention.
   MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape, int64_t vocabulary_size = 0,
                int64_t outputs = 1);
 
@@ -56,9 +68,15 @@ class MilModelImpl : public torch::nn::Module {
 
   std::shared_ptr<InstanceEncoderImpl> encoder;
   std::shared_ptr<MilPoolingImpl> pooling;  ///< null for instance-level poolings
-  torch::nn::Linear classifier{nullptr};
+  torch::nn::Linear classifier{nullptr};  ///< fc M -> outputs; null with C branches
+  /// C branches: the C classifiers' weights [C, M] and biases [C]; undefined with one branch
+  torch::Tensor branch_weight, branch_bias;
   std::string pooling_name;
-  int64_t outputs = 1;  ///< 1 or C
+  int64_t outputs = 1;   ///< 1 or C
+  int64_t branches = 1;  ///< attention branches: 1, or C (2 for one output) with per_class
+  /// The C outputs are independent labels (MilData::multi_label): one
+  /// sigmoid each, not a softmax; set by whoever builds the model.
+  bool multi_label = false;
 };
 TORCH_MODULE(MilModel);
 

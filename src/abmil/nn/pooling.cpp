@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 #include "abmil/nn/segment.h"
 
@@ -17,20 +18,34 @@ PoolingOutput MaxPoolingImpl::forward(const torch::Tensor& H, const torch::Tenso
 
 AttentionPoolingImpl::AttentionPoolingImpl(const AttentionPoolingOptions& options_) : options(options_) {
   V = register_module("V", torch::nn::Linear(options.embedding_dim(), options.attention_dim()));
-  w = register_module("w", torch::nn::Linear(options.attention_dim(), 1));
+  w = register_module("w", torch::nn::Linear(options.attention_dim(), options.branches()));
 }
 
+namespace {
+
+/// [N, 1] scores -> [N] (one branch); [N, C] stays.
+torch::Tensor branch_scores(const torch::Tensor& s) { return s.size(1) == 1 ? s.squeeze(1) : s; }
+
+}  // namespace
+
 torch::Tensor AttentionPoolingImpl::scores(const torch::Tensor& H) {
-  return w->forward(torch::tanh(V->forward(H))).squeeze(1);
+  return branch_scores(w->forward(torch::tanh(V->forward(H))));
 }
 
 PoolingOutput AttentionPoolingImpl::forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
   PoolingOutput out;
-  out.attention_logits = scores(H);                                            // [N]
-  out.attention = segment_softmax(out.attention_logits, bag_index, num_bags);  // [N]
+  out.attention_logits = scores(H);                                            // [N] or [N, C]
+  out.attention = segment_softmax(out.attention_logits, bag_index, num_bags);  // same shape, softmax per column
   const torch::Tensor a =
       options.dropout() > 0 && is_training() ? torch::dropout(out.attention, options.dropout(), true) : out.attention;
-  out.z = segment_sum(a.unsqueeze(1) * H, bag_index, num_bags);  // [B, M]
+  if (a.dim() == 1) {
+    out.z = segment_sum(a.unsqueeze(1) * H, bag_index, num_bags);  // [B, M]
+    return out;
+  }
+  // C branches: z_c = sum_k a_kc h_k, one [N, M] product at a time (not [N, C, M]).
+  std::vector<torch::Tensor> z;
+  for (int64_t c = 0; c < a.size(1); ++c) z.push_back(segment_sum(a.select(1, c).unsqueeze(1) * H, bag_index, num_bags));
+  out.z = torch::stack(z, 1);  // [B, C, M]
   return out;
 }
 
@@ -40,7 +55,7 @@ GatedAttentionPoolingImpl::GatedAttentionPoolingImpl(const GatedAttentionPooling
 }
 
 torch::Tensor GatedAttentionPoolingImpl::scores(const torch::Tensor& H) {
-  return w->forward(torch::tanh(V->forward(H)) * torch::sigmoid(U->forward(H))).squeeze(1);
+  return branch_scores(w->forward(torch::tanh(V->forward(H)) * torch::sigmoid(U->forward(H))));
 }
 
 bool is_instance_level(const std::string& pooling) { return pooling == "instance_max" || pooling == "instance_mean"; }
@@ -58,10 +73,17 @@ torch::Tensor pool_instance_logits(const torch::Tensor& s, const torch::Tensor& 
 }
 
 std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim, int64_t attention_dim,
-                                             double attention_dropout) {
+                                             double attention_dropout, int64_t branches) {
+  if (branches < 1) throw std::invalid_argument("make_pooling: branches must be >= 1, got " + std::to_string(branches));
+  if (branches > 1 && (pooling == "mean" || pooling == "max"))
+    throw std::invalid_argument("model.attention_branches per_class needs an attention pooling (gated_attention, "
+                                "attention), not '" + pooling + "'");
   if (pooling == "mean") return MeanPooling().ptr();
   if (pooling == "max") return MaxPooling().ptr();
-  const auto options = AttentionPoolingOptions(embedding_dim).attention_dim(attention_dim).dropout(attention_dropout);
+  const auto options = AttentionPoolingOptions(embedding_dim)
+                           .attention_dim(attention_dim)
+                           .dropout(attention_dropout)
+                           .branches(branches);
   if (pooling == "attention") return AttentionPooling(options).ptr();
   if (pooling == "gated_attention") return GatedAttentionPooling(options).ptr();
   throw std::invalid_argument("make_pooling: unknown embedding-level pooling '" + pooling + "'");

@@ -22,9 +22,13 @@ namespace abmil {
 
 /// Result of a pooling over a packed batch of B bags with N instances.
 struct PoolingOutput {
-  torch::Tensor z;                 ///< [B, M] bag embeddings
-  torch::Tensor attention_logits;  ///< [N] raw scores w^T(...) before the softmax; undefined without attention
-  torch::Tensor attention;         ///< [N] weights a_k, sum 1 per bag; undefined without attention
+  /// [B, M] bag embeddings; [B, C, M] with C attention branches (one z per branch)
+  torch::Tensor z;
+  /// [N] raw scores w^T(...) before the softmax ([N, C] with C branches); undefined without attention
+  torch::Tensor attention_logits;
+  /// [N] weights a_k, sum 1 per bag ([N, C] with C branches, each column sums
+  /// to 1 per bag); undefined without attention
+  torch::Tensor attention;
 };
 
 /// Base class of the embedding-level poolings, so a model can hold any of them.
@@ -61,12 +65,17 @@ struct AttentionPoolingOptions {
   /// torch.nn.MultiheadAttention's dropout): z is pooled with fewer instances;
   /// PoolingOutput::attention stays the softmax weights. 0 = none (the paper).
   TORCH_ARG(double, dropout) = 0.0;
+  /// C, attention branches (CLAM-MB, Lu et al. 2021): w in R^{L x C} gives C
+  /// scores per instance, one softmax per branch, and one bag embedding per
+  /// branch, z [B, C, M]. 1 = the paper's single branch, z [B, M].
+  TORCH_ARG(int64_t, branches) = 1;
 };
 using GatedAttentionPoolingOptions = AttentionPoolingOptions;
 
 /// Attention pooling, paper eq. 8:
 ///   a_k = exp(w^T tanh(V h_k)) / sum_j exp(w^T tanh(V h_j)),  z = sum_k a_k h_k,
-/// with V in R^{L x M} (with bias, as the reference code) and w in R^{L x 1}.
+/// with V in R^{L x M} (with bias, as the reference code) and w in R^{L x 1}
+/// (R^{L x C} with C branches: a_kc = softmax_k(w_c^T tanh(V h_k)), z_c = sum_k a_kc h_k).
 class AttentionPoolingImpl : public MilPoolingImpl {
  public:
   explicit AttentionPoolingImpl(const AttentionPoolingOptions& options);
@@ -75,7 +84,7 @@ class AttentionPoolingImpl : public MilPoolingImpl {
   AttentionPoolingOptions options;
 
  protected:
-  /// The raw scores w^T tanh(V h_k): H [N, M] -> [N].
+  /// The raw scores w^T tanh(V h_k): H [N, M] -> [N] ([N, C] with C branches).
   virtual torch::Tensor scores(const torch::Tensor& H);
   torch::nn::Linear V{nullptr}, w{nullptr};
 };
@@ -109,9 +118,10 @@ bool is_instance_level(const std::string& pooling);
 
 /// The embedding-level pooling named `pooling` (mean | max | attention |
 /// gated_attention) for embeddings of size M, attention size L and (attention
-/// poolings) dropout on the weights. Throws std::invalid_argument for any
-/// other name.
+/// poolings) dropout on the weights and C attention branches. Throws
+/// std::invalid_argument for any other name, and for branches > 1 with a
+/// pooling without attention (mean, max) or branches < 1.
 std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim, int64_t attention_dim,
-                                             double attention_dropout = 0.0);
+                                             double attention_dropout = 0.0, int64_t branches = 1);
 
 }  // namespace abmil

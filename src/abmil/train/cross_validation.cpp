@@ -57,6 +57,7 @@ FoldResult run_fold(const Config& config, const CvSource& source, const Fold& fo
   const torch::Device device = pick_device(config.runtime.device);
   torch::manual_seed(seed);
   MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()), data.num_outputs());
+  model->multi_label = data.multi_label;
   model->to(device);
   const TrainResult trained = fit(model, data, fold_config, device);
   SplitEvaluation test;

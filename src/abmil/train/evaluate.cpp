@@ -45,6 +45,26 @@ void multiclass_json(const BagPredictions& p, const std::vector<std::string>& cl
   j.erase("confusion");                 // the binary counts mean nothing here
 }
 
+void multilabel_json(const BagPredictions& p, const std::vector<std::string>& classes, double threshold,
+                     nlohmann::json& j) {
+  const MultilabelMetrics m =
+      multilabel_metrics(class_probability_rows(p.class_probabilities), target_rows(p.targets), threshold);
+  auto name = [&](size_t c) { return c < classes.size() ? classes[c] : "label_" + std::to_string(c); };
+  nlohmann::json names = nlohmann::json::array(), per_label = nlohmann::json::object();
+  for (size_t c = 0; c < m.label_auc.size(); ++c) {
+    names.push_back(name(c));
+    per_label[name(c)] = {{"auc", json_number(m.label_auc[c])}, {"f1", json_number(m.label_f1[c])}};
+  }
+  j["labels"] = names;
+  j["multi_label"] = true;
+  j["exact_match"] = json_number(m.exact_match);
+  j["micro_f1"] = json_number(m.micro_f1);
+  j["macro_f1"] = json_number(m.macro_f1);
+  j["macro_auc"] = json_number(m.macro_auc);
+  j["per_label"] = per_label;
+  j.erase("confusion");  // the binary counts mean nothing here
+}
+
 SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const Config& config, c10::Device device,
                                    const std::filesystem::path& dir, const std::string& stem) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -53,7 +73,7 @@ SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_file_atomic(dir / "predictions" / (stem + ".csv"), predictions_csv(split, p, config.data.classes));
   if (config.output.save_attention) {
-    write_file_atomic(dir / "attention" / (stem + ".csv"), attention_csv(split, p));
+    write_file_atomic(dir / "attention" / (stem + ".csv"), attention_csv(split, p, config.data.classes));
     if (p.inner_attention.defined())
       write_file_atomic(dir / "attention" / (stem + "_tokens.csv"), token_attention_csv(split, p));
   }
@@ -68,12 +88,19 @@ SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const
   }
   e.metrics = prediction_metrics(p, config.eval.threshold);
   e.loss = p.loss;
-  e.instance_auc = instance_auc(split, p.attention);
+  // Instance metrics score each bag's own class's branch (CLAM-MB), else the one branch.
+  // (multi-label: the branch of the highest-scoring label, the model's attention)
+  const torch::Tensor weights =
+      p.branch_attention.defined() && !p.multi_label ? true_class_branch(split, p.branch_attention) : p.attention;
+  e.instance_auc = instance_auc(split, weights);
   e.json = metrics_json(e.metrics, e.loss);
-  if (p.class_probabilities.defined()) multiclass_json(p, config.data.classes, e.json);
+  if (p.multi_label)
+    multilabel_json(p, config.data.classes, config.eval.threshold, e.json);
+  else if (p.class_probabilities.defined())
+    multiclass_json(p, config.data.classes, e.json);
   e.json["instance_auc"] = json_number(e.instance_auc);
   if (p.attention.defined()) {
-    const TopKMetrics top = instance_top_k(split, p.attention, config.eval.top_k);
+    const TopKMetrics top = instance_top_k(split, weights, config.eval.top_k);
     e.json["instance_precision_at_k"] = json_number(top.precision);
     e.json["instance_recall_at_k"] = json_number(top.recall);
     e.json["k"] = config.eval.top_k;

@@ -34,6 +34,14 @@ struct BagPredictions;
 /// accuracy and macro averages.
 void multiclass_json(const BagPredictions& p, const std::vector<std::string>& classes, nlohmann::json& j);
 
+/// Adds the multi-label figures of `p` (multi_label, targets defined) at
+/// `threshold` to a split's metrics.json object `j`: "labels" (names, index
+/// order), "multi_label": true, "exact_match", "micro_f1", "macro_f1",
+/// "macro_auc", "per_label" (name -> auc, f1); the binary "confusion" counts
+/// are removed (multilabel_metrics).
+void multilabel_json(const BagPredictions& p, const std::vector<std::string>& classes, double threshold,
+                     nlohmann::json& j);
+
 /// Results of a trained model on one split, as evaluate_and_write computes them.
 struct SplitEvaluation {
   ClassificationMetrics metrics;

@@ -118,7 +118,9 @@ RunSummary run_train(const Config& given, std::ostream& log, const std::filesyst
   // The model first: a model that cannot take the data fails before a run directory is made.
   torch::manual_seed(static_cast<uint64_t>(config.experiment.seed));
   MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()), data.num_outputs());
+  model->multi_label = data.multi_label;
   model->to(device);
+  check_trainable(config.train, data);
 
   RunSummary summary;
   summary.run_dir = prepare_run_dir(config, data, resume_dir);
@@ -215,6 +217,7 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
   log << data.summary << "\n";
   MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()),
                  data.num_outputs());
+  model->multi_label = data.multi_label;
   try {
     torch::load(model, checkpoint.string());
   } catch (const c10::Error& e) {

@@ -46,6 +46,30 @@ std::string metrics_csv(const std::vector<EpochLog>& history) {
 std::string predictions_csv(const BagSplit& split, const BagPredictions& p, const std::vector<std::string>& classes) {
   std::string out = "bag_id,bag_name,bag_label,bag_probability,instances";
   torch::Tensor cp;
+  auto class_name = [&](int64_t c) {
+    return c < static_cast<int64_t>(classes.size()) ? classes[c] : fmt::format("class_{}", c);
+  };
+  if (p.multi_label) {  // labels / predicted_labels: `;`-joined names; p_<label>: its sigmoid
+    cp = p.class_probabilities.to(torch::kCPU, torch::kDouble).contiguous();
+    out += ",labels,predicted_labels";
+    for (int64_t c = 0; c < cp.size(1); ++c) out += ",p_" + class_name(c);
+    out += "\n";
+    for (int64_t b = 0; b < split.num_bags(); ++b) {
+      const Bag& bag = split.bags[b];
+      std::string truth, predicted;
+      const double* row = cp.data_ptr<double>() + b * cp.size(1);
+      for (int64_t c = 0; c < cp.size(1); ++c) {
+        if (c < static_cast<int64_t>(bag.targets.size()) && bag.targets[c] > 0.5)
+          truth += (truth.empty() ? "" : ";") + class_name(c);
+        if (row[c] >= 0.5) predicted += (predicted.empty() ? "" : ";") + class_name(c);
+      }
+      out += fmt::format("{},{},{},{:.8g},{},{},{}", bag.id, name_cell(bag), label_cell(bag.label),
+                         p.probabilities[b], bag.size(), truth, predicted);
+      for (int64_t c = 0; c < cp.size(1); ++c) out += fmt::format(",{:.8g}", row[c]);
+      out += "\n";
+    }
+    return out;
+  }
   if (p.class_probabilities.defined()) {
     cp = p.class_probabilities.to(torch::kCPU, torch::kDouble).contiguous();
     out += ",predicted_label";
@@ -66,10 +90,17 @@ std::string predictions_csv(const BagSplit& split, const BagPredictions& p, cons
   return out;
 }
 
-std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
+std::string attention_csv(const BagSplit& split, const BagPredictions& p, const std::vector<std::string>& classes) {
   std::string out =
       "bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,"
-      "instance_probability,bag_label,bag_probability\n";
+      "instance_probability,bag_label,bag_probability,x,y";
+  torch::Tensor branches;  // [N_total, C] float64
+  if (p.branch_attention.defined()) {
+    branches = p.branch_attention.to(torch::kCPU, torch::kDouble).contiguous();
+    for (int64_t c = 0; c < branches.size(1); ++c)
+      out += ",attention_" + (c < static_cast<int64_t>(classes.size()) ? classes[c] : fmt::format("branch_{}", c));
+  }
+  out += "\n";
   auto column = [](const torch::Tensor& t) {
     return t.defined() ? t.to(torch::kCPU, torch::kDouble).contiguous() : torch::Tensor();
   };
@@ -80,11 +111,23 @@ std::string attention_csv(const BagSplit& split, const BagPredictions& p) {
   for (int64_t b = 0; b < split.num_bags(); ++b) {
     const Bag& bag = split.bags[b];
     const std::string name = name_cell(bag);
+    // [n, 2] (x, y) of the bag's file rows, indexed by source index; undefined when unknown
+    torch::Tensor xy = split.reader ? split.reader->coords(bag) : torch::Tensor();
+    if (xy.defined()) xy = xy.to(torch::kLong).contiguous();
     for (int64_t k = 0; k < bag.size(); ++k) {
       const int64_t row = split.offsets[b] + k;
       const int y = k < static_cast<int64_t>(bag.instance_labels.size()) ? bag.instance_labels[k] : -1;
-      out += fmt::format("{},{},{},{},{},{},{},{},{},{:.8g}\n", bag.id, name, k, bag.source_indices[k], label_cell(y),
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{:.8g},", bag.id, name, k, bag.source_indices[k], label_cell(y),
                          cell(a, row), cell(s, row), cell(q, row), label_cell(bag.label), p.probabilities[b]);
+      const int64_t source = bag.source_indices[k];
+      if (xy.defined() && source >= 0 && source < xy.size(0))
+        out += fmt::format("{},{}", xy.data_ptr<int64_t>()[2 * source], xy.data_ptr<int64_t>()[2 * source + 1]);
+      else
+        out += ",";
+      if (branches.defined())
+        for (int64_t c = 0; c < branches.size(1); ++c)
+          out += fmt::format(",{:.8g}", branches.data_ptr<double>()[row * branches.size(1) + c]);
+      out += "\n";
     }
   }
   return out;

@@ -23,15 +23,25 @@ std::string metrics_csv(const std::vector<EpochLog>& history);
 /// With C > 2 classes (predictions.class_probabilities defined) two more
 /// column groups follow: predicted_label (the class index of the largest
 /// probability) and one column p_<class name> per class (`classes`, index
-/// order; class_<c> where it has no entry).
+/// order; class_<c> where it has no entry). Multi-label (predictions.multi_label):
+/// bag_label = 1 when the bag holds any label (0: none), bag_probability =
+/// the largest sigmoid, then `labels` and `predicted_labels` (the `;`-joined
+/// names of the true labels and of those with probability >= 0.5) and one
+/// column p_<label> per label.
 std::string predictions_csv(const BagSplit& split, const BagPredictions& predictions,
                             const std::vector<std::string>& classes = {});
 
 /// Attention CSV text, one row per instance of every bag of `split`:
-/// `bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,bag_label,bag_probability`
-/// (bag_name and empty labels as in predictions_csv).
-/// Columns a model does not produce are left empty.
-std::string attention_csv(const BagSplit& split, const BagPredictions& predictions);
+/// `bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,instance_probability,bag_label,bag_probability,x,y`
+/// (bag_name and empty labels as in predictions_csv; x, y: level-0 pixels of
+/// the patch's top-left corner, from split.reader's coords, empty when
+/// unknown). With C attention branches (predictions.branch_attention)
+/// attention_weight/attention_logit are the predicted class's branch and C
+/// columns `attention_<class>` follow (`classes`, index order; branch_<c>
+/// where it has no entry). Columns a model does not produce are left empty.
+/// Throws DataError when a slide's coordinates cannot be read.
+std::string attention_csv(const BagSplit& split, const BagPredictions& predictions,
+                          const std::vector<std::string>& classes = {});
 
 /// Inner attention CSV text (text sentences: the token weights of each
 /// sentence, BagPredictions::inner_attention), one row per non-<pad> part of

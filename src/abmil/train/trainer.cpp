@@ -149,7 +149,7 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
   torch::NoGradGuard no_grad;
   model->eval();
   BagPredictions out;
-  std::vector<torch::Tensor> logits, attention, attention_logits, instance_logits, inner_attention;
+  std::vector<torch::Tensor> logits, attention, attention_logits, branch_attention, instance_logits, inner_attention;
   const auto groups = pooling_groups(split, kPoolingGroupInstances);
   // A streamed split: group g + 1 is read in the background while group g computes.
   auto read_group = [&split](const std::vector<int64_t>& group) {
@@ -178,6 +178,7 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
       attention.push_back(o.attention.cpu());
       attention_logits.push_back(o.attention_logits.cpu());
     }
+    if (o.branch_attention.defined()) branch_attention.push_back(o.branch_attention.cpu());
     if (o.instance_logits.defined()) instance_logits.push_back(o.instance_logits.cpu());
   }
   if (logits.empty()) return out;
@@ -189,17 +190,31 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
     labels.push_back(static_cast<float>(bag.label));
     labelled = labelled && bag.label >= 0;
   }
-  out.loss = labelled ? bag_loss(all_logits, torch::tensor(labels)).item<double>() : std::nan("");
-  if (all_logits.dim() == 2) {
+  if (model->multi_label) {  // C independent sigmoids against Bag::targets
+    out.multi_label = true;
+    out.class_probabilities = torch::sigmoid(all_logits.to(torch::kDouble));
+    out.probabilities = to_vector(std::get<0>(out.class_probabilities.max(1)));
+    const int64_t C = all_logits.size(1);
+    std::vector<float> targets;
+    for (const Bag& bag : split.bags) {
+      labelled = labelled && static_cast<int64_t>(bag.targets.size()) == C;
+      targets.insert(targets.end(), bag.targets.begin(), bag.targets.end());
+    }
+    if (labelled) out.targets = torch::tensor(targets, torch::kFloat).view({split.num_bags(), C}).to(torch::kDouble);
+    out.loss = labelled ? bag_loss(all_logits, out.targets.to(torch::kFloat)).item<double>() : std::nan("");
+  } else if (all_logits.dim() == 2) {
+    out.loss = labelled ? bag_loss(all_logits, torch::tensor(labels)).item<double>() : std::nan("");
     out.class_probabilities = torch::softmax(all_logits.to(torch::kDouble), 1);
     out.probabilities = to_vector(std::get<0>(out.class_probabilities.max(1)));
   } else {
+    out.loss = labelled ? bag_loss(all_logits, torch::tensor(labels)).item<double>() : std::nan("");
     out.probabilities = to_vector(torch::sigmoid(all_logits));
   }
   if (!attention.empty()) {
     out.attention = torch::cat(attention);
     out.attention_logits = torch::cat(attention_logits);
   }
+  if (!branch_attention.empty()) out.branch_attention = torch::cat(branch_attention);
   if (!instance_logits.empty()) out.instance_probabilities = torch::sigmoid(torch::cat(instance_logits));
   if (!inner_attention.empty()) out.inner_attention = torch::cat(inner_attention);
   return out;
@@ -212,6 +227,11 @@ torch::Tensor bag_loss(const torch::Tensor& logits, const torch::Tensor& labels,
     const torch::Tensor w = class_weights.to(logits.device(), logits.scalar_type()).index_select(0, y.to(torch::kLong));
     return (torch::binary_cross_entropy_with_logits(logits, y, w, {}, at::Reduction::None)).sum() / w.sum();
   }
+  if (labels.dim() == 2) {  // multi-label: [B, C] 0/1
+    if (class_weights.defined())
+      throw std::invalid_argument("bag_loss: class weights are for single-label classes, not multi-label targets");
+    return torch::binary_cross_entropy_with_logits(logits, labels.to(logits.device(), logits.scalar_type()));
+  }
   auto options = torch::nn::functional::CrossEntropyFuncOptions();
   if (class_weights.defined()) options.weight(class_weights.to(logits.device(), logits.scalar_type()));
   return torch::nn::functional::cross_entropy(logits, labels.to(logits.device(), torch::kLong), options);
@@ -220,6 +240,17 @@ torch::Tensor bag_loss(const torch::Tensor& logits, const torch::Tensor& labels,
 ClassificationMetrics prediction_metrics(const BagPredictions& p, double threshold) {
   if (!p.class_probabilities.defined()) return classification_metrics(p.probabilities, p.labels, threshold);
   ClassificationMetrics m;
+  if (p.multi_label) {
+    m.accuracy = m.error = m.precision = m.recall = m.f1 = m.auc = std::nan("");
+    if (!p.targets.defined() || p.labels.empty()) return m;
+    const MultilabelMetrics ml =
+        multilabel_metrics(class_probability_rows(p.class_probabilities), target_rows(p.targets), threshold);
+    m.accuracy = ml.exact_match;
+    m.error = 1 - ml.exact_match;
+    m.f1 = ml.macro_f1;
+    m.auc = ml.macro_auc;
+    return m;
+  }
   if (p.labels.empty() || std::any_of(p.labels.begin(), p.labels.end(), [](int y) { return y < 0; })) {
     m.accuracy = m.error = m.precision = m.recall = m.f1 = m.auc = std::nan("");
     return m;
@@ -232,6 +263,14 @@ ClassificationMetrics prediction_metrics(const BagPredictions& p, double thresho
   m.f1 = mc.macro_f1;
   m.auc = mc.macro_auc;
   return m;
+}
+
+std::vector<std::vector<int>> target_rows(const torch::Tensor& targets) {
+  const torch::Tensor t = targets.to(torch::kCPU, torch::kInt).contiguous();
+  std::vector<std::vector<int>> rows(t.size(0));
+  const int* d = t.data_ptr<int>();
+  for (int64_t b = 0; b < t.size(0); ++b) rows[b].assign(d + b * t.size(1), d + (b + 1) * t.size(1));
+  return rows;
 }
 
 std::vector<std::vector<double>> class_probability_rows(const torch::Tensor& class_probabilities) {
@@ -274,6 +313,21 @@ double instance_auc(const BagSplit& split, const torch::Tensor& weights) {
   return roc_auc(scores, labels);
 }
 
+torch::Tensor true_class_branch(const BagSplit& split, const torch::Tensor& branch_attention) {
+  if (branch_attention.dim() != 2 || branch_attention.size(0) != split.num_instances())
+    throw std::invalid_argument(fmt::format("true_class_branch: branch attention of shape [{}], the split has {} instances",
+                                            fmt::join(branch_attention.sizes(), ", "), split.num_instances()));
+  std::vector<int64_t> column(static_cast<size_t>(split.num_instances()));
+  for (int64_t b = 0; b < split.num_bags(); ++b) {
+    const int64_t c = std::max(split.bags[b].label, 0);
+    if (c >= branch_attention.size(1))
+      throw std::invalid_argument(fmt::format("true_class_branch: bag {} has label {}, the model {} branches",
+                                              split.bags[b].id, c, branch_attention.size(1)));
+    std::fill(column.begin() + split.offsets[b], column.begin() + split.offsets[b + 1], c);
+  }
+  return branch_attention.gather(1, torch::tensor(column, torch::kLong).unsqueeze(1)).squeeze(1);
+}
+
 TopKMetrics instance_top_k(const BagSplit& split, const torch::Tensor& weights, int64_t k) {
   std::vector<std::vector<double>> w;
   std::vector<std::vector<int>> y;
@@ -287,6 +341,12 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
   options.on_epoch = on_epoch;
   options.show_progress = show_progress;
   return fit(model, data, config, device, options);
+}
+
+void check_trainable(const TrainConfig& tc, const MilData& data) {
+  if (data.multi_label && tc.class_balance != "none")
+    throw std::invalid_argument("train.class_balance " + tc.class_balance +
+                                " balances single-label classes; multi-label data (data.multi_label) takes none");
 }
 
 AdamOptions adam_options(const TrainConfig& tc) {
@@ -451,7 +511,17 @@ EpochLog train_epoch(MilModel& model, FusedAdam& optimizer, std::mt19937_64& ord
   p.labels = labels;
   if (!logits.empty()) {
     const torch::Tensor all = torch::cat(logits);
-    if (all.dim() == 2) {
+    if (model->multi_label) {
+      p.multi_label = true;
+      p.class_probabilities = torch::sigmoid(all.to(torch::kDouble));
+      p.probabilities = to_vector(std::get<0>(p.class_probabilities.max(1)));
+      std::vector<float> targets;
+      for (size_t i = 0; i < order.size(); ++i) {
+        const Bag& bag = c.train.bags[order[i]];
+        targets.insert(targets.end(), bag.targets.begin(), bag.targets.end());
+      }
+      p.targets = torch::tensor(targets, torch::kFloat).view({static_cast<int64_t>(order.size()), all.size(1)});
+    } else if (all.dim() == 2) {
       p.class_probabilities = torch::softmax(all.to(torch::kDouble), 1);
       p.probabilities = to_vector(std::get<0>(p.class_probabilities.max(1)));
     } else {
@@ -475,6 +545,7 @@ EpochLog validation_epoch(MilModel& model, const BagSplit& validation, const Con
 TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
                 const FitOptions& options) {
   const TrainConfig& tc = config.train;
+  check_trainable(tc, data);
   FusedAdam optimizer(model->parameters(), adam_options(tc));
   std::seed_seq order_seq{static_cast<uint64_t>(config.experiment.seed), uint64_t{4}};
   std::mt19937_64 order_rng(order_seq);

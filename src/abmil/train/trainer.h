@@ -24,13 +24,20 @@ struct BagPredictions {
   /// the predicted class (the largest of class_probabilities' row)
   std::vector<double> probabilities;
   std::vector<int> labels;  ///< [B] bag labels: 0/1, or class indices with C classes (-1: unknown)
-  /// [B, C] float64 softmax class probabilities (C > 2 outputs); undefined for one output
+  /// [B, C] float64 softmax class probabilities (C > 2 outputs), or multi-label
+  /// the C sigmoids; undefined for one output
   torch::Tensor class_probabilities;
+  bool multi_label = false;  ///< class_probabilities are C independent labels (MilModelImpl::multi_label)
+  /// multi-label: [B, C] float64 0/1 true labels (Bag::targets); undefined otherwise
+  torch::Tensor targets;
   /// mean negative log-likelihood over the bags, nats (Bernoulli, or
   /// categorical with C classes); NaN when a label is unknown
   double loss = 0;
   torch::Tensor attention;         ///< [N_total] a_k aligned with split.instances rows; undefined without attention
   torch::Tensor attention_logits;  ///< [N_total] raw scores before the softmax; undefined without attention
+  /// [N_total, C] every branch's weights (model.attention_branches per_class;
+  /// `attention` is then the predicted class's column); undefined with one branch
+  torch::Tensor branch_attention;
   torch::Tensor instance_probabilities;  ///< [N_total] sigm(s_k) of instance-level poolings; else undefined
   /// [N_total, T] the encoder's inner weights (text: token weights of each
   /// sentence, 0 at <pad>); undefined for encoders without
@@ -55,15 +62,23 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t max_insta
 /// The bag metrics of `p`: classification_metrics of the probabilities at
 /// `threshold` (one output), or with C classes accuracy and error plus the
 /// macro averages of multiclass_metrics in precision, recall, f1 and auc
-/// (macro one-vs-rest AUC). No bags, or a bag with label -1, makes every
-/// multi-class metric NaN.
+/// (macro one-vs-rest AUC); multi-label, multilabel_metrics at `threshold`:
+/// accuracy = exact match, f1 = macro F1, auc = macro AUC, precision and
+/// recall NaN. No bags, or a bag with label -1, makes every multi-class or
+/// multi-label metric NaN.
 ClassificationMetrics prediction_metrics(const BagPredictions& p, double threshold);
+
+/// The rows of multi-label targets [B, C] (0/1, any dtype) as B vectors of C ints.
+std::vector<std::vector<int>> target_rows(const torch::Tensor& targets);
 
 /// The rows of class probabilities [B, C] as B vectors of C float64s.
 std::vector<std::vector<double>> class_probability_rows(const torch::Tensor& class_probabilities);
 
 /// The loss of bag logits against labels: binary cross-entropy on logits
-/// [B] (labels [B] float 0/1), or with logits [B, C] cross-entropy against
+/// [B] (labels [B] float 0/1); with logits [B, C] and labels [B, C] 0/1
+/// (multi-label) binary cross-entropy of each of the C sigmoids, mean over
+/// the B x C terms (torch.nn.BCEWithLogitsLoss; class_weights not allowed:
+/// std::invalid_argument); with logits [B, C] cross-entropy against
 /// labels [B] (class indices, any dtype), weighted per class by
 /// `class_weights` [C] when defined (train.class_balance loss_weights; [2]
 /// for the binary loss, indexed by the 0/1 label). Mean over the bags; with
@@ -116,6 +131,12 @@ struct FitOptions {
   bool show_progress = false;          ///< progress bar on stderr
 };
 
+/// Throws std::invalid_argument when `data` cannot be trained as `tc` says:
+/// train.class_balance other than none on multi-label data (the balancing
+/// weighs single-label classes). fit() checks it; run_train checks it
+/// before making a run directory.
+void check_trainable(const TrainConfig& tc, const MilData& data);
+
 /// FusedAdam's options from train.optimizer (lr, betas, weight decay), as
 /// fit() trains with them. Throws std::out_of_range when betas has fewer
 /// than two values (load_config refuses such a config first).
@@ -155,6 +176,13 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
 /// positive bags (label > 0: label 1, or any class but the first) of `split` that have known instance labels, ROC AUC of
 /// `weights` [N_total] against the instance labels. NaN when undefined.
 double instance_auc(const BagSplit& split, const torch::Tensor& weights);
+
+/// The weights of each bag's own class's branch: row r of
+/// `branch_attention` [N_total, C] at column label(bag of r), [N_total]
+/// (instance_auc "for the true class's branch"); a bag with label < 0 takes
+/// column 0. Throws std::invalid_argument when a label is >= C or the rows
+/// differ from split.num_instances().
+torch::Tensor true_class_branch(const BagSplit& split, const torch::Tensor& branch_attention);
 
 /// Precision and recall of the top-k instances by `weights` [N_total] within
 /// each positive bag of `split` with instance labels (see top_k_instances).

@@ -50,7 +50,8 @@ std::map<int64_t, BagRecord> read_attention_csv(const std::filesystem::path& pat
   const std::vector<std::string> header = {
       "bag_id",           "bag_name",        "instance_index",       "source_index", "instance_label",
       "attention_weight", "attention_logit", "instance_probability", "bag_label",    "bag_probability"};
-  if (t.header != header)
+  // Later columns (x, y; attention_<class> of multi-branch models) are optional.
+  if (t.header.size() < header.size() || !std::equal(header.begin(), header.end(), t.header.begin()))
     throw std::runtime_error(path.string() + ":1: unexpected header (written by another abmil version?)");
   const size_t bag_id = t.column("bag_id"), instance_index = t.column("instance_index"),
                source_index = t.column("source_index"), instance_label = t.column("instance_label"),
