@@ -244,7 +244,7 @@ TEST(MilModel, PerClassBranchesPickThePredictedClassesBranch) {
   torch::Tensor b = idx({0, 0, 0, 1, 1, 2, 2});
   for (int64_t outputs : {1, 3}) {
     torch::manual_seed(2);
-    MilModel model(m, {4}, 0, outputs);
+    MilModel model(m, std::vector<int64_t>{4}, 0, outputs);
     model->eval();
     torch::NoGradGuard g;
     const int64_t C = outputs == 1 ? 2 : 3;
@@ -267,6 +267,6 @@ TEST(MilModel, PerClassBranchesPickThePredictedClassesBranch) {
     }
   }
   m.pooling = "mean";
-  EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([&] { MilModel(m, {4}, 0, 3); }),
+  EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([&] { MilModel(m, std::vector<int64_t>{4}, 0, 3); }),
             "model.attention_branches per_class needs an attention pooling (gated_attention, attention), not 'mean'");
 }

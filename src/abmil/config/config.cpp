@@ -51,6 +51,7 @@ struct Rule {
   bool hi_open = false;
   std::vector<std::string> choices;  ///< empty = any string
   std::size_t items = 0;             ///< lists: exact length; 0 = any
+  bool may_be_empty = false;         ///< integer lists: [] allowed (an unset choice)
 
   /// This rule with the upper bound `v` included.
   Rule at_most(double v) const {
@@ -70,6 +71,12 @@ struct Rule {
   Rule with_items(std::size_t n) const {
     Rule r = *this;
     r.items = n;
+    return r;
+  }
+  /// This rule for an integer list that may be empty ([]).
+  Rule or_empty() const {
+    Rule r = *this;
+    r.may_be_empty = true;
     return r;
   }
   /// Whether the rule bounds numbers at all.
@@ -191,7 +198,7 @@ void visit_schema(Config& c, V& v) {
   v("data.root", c.data.root, any(),
     "mnist_bags: folder with the four IDX files (.gz or plain); ${VAR} is expanded; relative as data.path");
   v("data.target", c.data.target, closed(0, 9), "mnist_bags: class whose presence makes a bag positive");
-  v("data.targets", c.data.targets, closed(0, 9),
+  v("data.targets", c.data.targets, closed(0, 9).or_empty(),
     "mnist_bags: two or more digits for named classes instead of data.target: a bag holds exactly one of them "
     "(multi-class), or any subset with data.multi_label; empty = binary with data.target");
   v("data.protocol", c.data.protocol, one_of({"balanced", "simple"}),
@@ -669,8 +676,10 @@ void read_value(const YAML::Node& node, const At& at, const std::string& path, c
 void read_value(const YAML::Node& node, const At& at, const std::string& path, const Rule& rule,
                 std::vector<int64_t>& out) {
   const At here = at.at(node);
-  if (!node.IsSequence() || node.size() == 0)
-    fail(here, path, fmt::format("expected a non-empty list of integers, got {}", describe_node(node)));
+  if (!node.IsSequence() || (node.size() == 0 && !rule.may_be_empty))
+    fail(here, path,
+         fmt::format("expected a {}list of integers, got {}", rule.may_be_empty ? "" : "non-empty ",
+                     describe_node(node)));
   std::vector<int64_t> values;
   for (std::size_t i = 0; i < node.size(); ++i) {
     int64_t value = 0;
