@@ -388,6 +388,7 @@ TEST(Config, ReferenceListsEveryKey) {
                           "data.instance_labels",
                           "data.cache_mib",
                           "data.verify_features",
+                          "data.slide_dir",
                           "data.standardize",
                           "data.test_fraction",
                           "data.root",
