@@ -253,6 +253,18 @@ TEST(SlideBags, TrainsThreeClassesFromH5AndPtAlike) {
   ASSERT_EQ(scored.code, 0) << scored.output;
   const std::string all = read_text(tmp.path / "scored" / "predictions" / "test.csv");
   EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 37);  // header + 36 slides
+  // visualize: one heatmap per test slide (coordinates from the .h5 files' coords), and the report shows
+  // those of the most and least confident slides
+  const auto drawn = run_abmil("visualize run_h5", tmp.path);
+  ASSERT_EQ(drawn.code, 0) << drawn.output;
+  int heatmaps = 0;
+  for (const auto& e : fs::directory_iterator(tmp.path / "run_h5" / "visualize"))
+    heatmaps += e.path().filename().string().find("_heatmap.png") != std::string::npos;
+  EXPECT_EQ(heatmaps, 12) << drawn.output;
+  const auto report = run_abmil("report run_h5", tmp.path);
+  ASSERT_EQ(report.code, 0) << report.output;
+  EXPECT_NE(read_text(tmp.path / "run_h5" / "report.html").find("Slide heatmaps: most confident test slides"),
+            std::string::npos);
 }
 
 TEST(SlideBags, CrossValidatesByCase) {
