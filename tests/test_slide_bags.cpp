@@ -293,4 +293,10 @@ TEST(SlideBags, CrossValidatesByCase) {
   ASSERT_EQ(fold_of_slide.size(), slides.size());
   for (int c = 0; c < 18; ++c)
     EXPECT_EQ(fold_of_slide.at(fmt::format("slide_{:02d}a", c)), fold_of_slide.at(fmt::format("slide_{:02d}b", c)));
+  // visualize draws every slide once, from the folds' attention files
+  const auto drawn = run_abmil("visualize cv_run", tmp.path);
+  ASSERT_EQ(drawn.code, 0) << drawn.output;
+  for (const auto& [slide, fold] : fold_of_slide)
+    EXPECT_TRUE(fs::is_regular_file(tmp.path / "cv_run" / "visualize" / (slide + "_heatmap.png"))) << slide;
+  EXPECT_NE(drawn.output.find("wrote 36 pictures (36 slides"), std::string::npos) << drawn.output;
 }
