@@ -282,6 +282,26 @@ TEST(SlideHeatmap, VisualizeTakesCoordinatesFromTheFeatureFile) {
                      (run / "features" / "pt_files" / "S1.pt").string() + " has no coords (a .pt file holds none)");
 }
 
+// A patch without a weight (empty attention_weight and instance_probability) is not drawn: the rest are
+// rescaled among themselves.
+TEST(SlideHeatmap, PatchesWithoutAWeightStayTransparent) {
+  TempDir tmp("slide_unweighted");
+  const fs::path run = tmp.path / "run";
+  std::vector<SlidePatch> patches = grid_patches();
+  patches[4].weight = -1;  // the 0.5 patch at (1512, 2256)
+  std::string csv = attention_csv("S1", patches, true);
+  csv.replace(csv.find(",-1,"), 4, ",,");
+  write_run(run, "{kind: feature_files}", csv);
+  std::ostringstream log;
+  abmil::visualize_run(run, {}, log);
+  const cv::Mat out = cv::imread((run / "visualize" / "S1_heatmap.png").string());
+  ASSERT_FALSE(out.empty()) << log.str();
+  const HeatmapLayout l = abmil::patches_layout(patches, 256);  // the box of every patch, weighted or not
+  EXPECT_EQ(at_level0(out, l, 1512 + 128, 2256 + 128, kHeadingRows), cv::Vec3b(255, 255, 255));
+  EXPECT_EQ(at_level0(out, l, 1256 + 128, 2256 + 128, kHeadingRows), weight_colour(1.0));  // 0.4, now the top
+  EXPECT_EQ(at_level0(out, l, 1000 + 128, 2000 + 128, kHeadingRows), weight_colour(0.0));
+}
+
 // A slide image OpenSlide cannot read stops visualize before any picture is written, with one line
 // naming the file.
 TEST(SlideHeatmap, CorruptSlideImageIsOneLineNamingTheFile) {
@@ -299,6 +319,9 @@ TEST(SlideHeatmap, CorruptSlideImageIsOneLineNamingTheFile) {
   fs::remove(run / "slides" / "S1.svs");
   abmil::visualize_run(run, {}, log);
   EXPECT_TRUE(fs::is_regular_file(run / "visualize" / "S1_heatmap.png"));
+  EXPECT_NE(log.str().find("S1: 5 patches of 256 px, 1024x683 px (no image of it in data.slide_dir)"),
+            std::string::npos)
+      << log.str();
   // A slide_dir that is not a folder
   write_run(run, "{kind: feature_files, slide_dir: nowhere}", attention_csv("S1", grid_patches(), true));
   EXPECT_EQ(error_of<std::runtime_error>([&] { abmil::visualize_run(run, {}, log); }),

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <opencv2/core.hpp>
@@ -183,7 +184,15 @@ std::vector<fs::path> visualize_slides(const fs::path& run_dir, const Config& cf
       write_png(written.back(),
                 stack_vertically({slide_heatmap(p, patch_size, layout, background, options.alpha)}, heading));
     };
-    draw(patches, file_name_part(slide) + "_heatmap.png", what);
+    // patches without a weight (-1: neither attention nor an instance probability) stay transparent
+    std::vector<SlidePatch> weighted;
+    std::copy_if(patches.begin(), patches.end(), std::back_inserter(weighted),
+                 [](const SlidePatch& p) { return p.weight >= 0; });
+    if (weighted.empty())
+      log << slide << ": no attention weights or instance probabilities in " << job.file->path.string()
+          << ", nothing to draw\n";
+    else
+      draw(weighted, file_name_part(slide) + "_heatmap.png", what);
     if (options.all_branches)
       for (size_t b = 0; b < job.file->branches.size(); ++b) {
         std::vector<SlidePatch> branch;
@@ -196,8 +205,11 @@ std::vector<fs::path> visualize_slides(const fs::path& run_dir, const Config& cf
         draw(branch, file_name_part(slide) + "_heatmap_" + file_name_part(cls) + ".png",
              "branch " + cls + " attention weights");
       }
+    const std::string under = info != image_info.end()      ? " over " + images.at(slide).filename().string()
+                              : cfg.data.slide_dir.empty() ? std::string()
+                                                           : " (no image of it in data.slide_dir)";
     log << fmt::format("{}: {} patches of {} px, {}x{} px{}\n", slide, patches.size(), patch_size, layout.width,
-                       layout.height, info != image_info.end() ? " over " + images.at(slide).filename().string() : "");
+                       layout.height, under);
   }
   if (options.all_branches &&
       std::all_of(tables.begin(), tables.end(), [](const auto& t) { return t->branches.empty(); }))

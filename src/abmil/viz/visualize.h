@@ -59,7 +59,9 @@ struct VisualizeOptions {
 /// `patch_size`, else the file's patch_size_level0, else the coordinate grid
 /// (infer_patch_size). With data.slide_dir holding an image of the slide
 /// (find_slide_images) the heatmap is blended over the slide's picture with
-/// `alpha` (read_slide_thumbnail; patches without attention show the slide).
+/// `alpha` (read_slide_thumbnail); where no patch is, and under patches
+/// without a weight (neither attention nor instance probability), the slide
+/// (or white) shows.
 /// With `all_branches` and attention_<class> columns, also
 /// `<slide id>_heatmap_<class>.png` per branch. Every slide image is opened
 /// before the first picture is written. Throws std::runtime_error naming the
