@@ -6,6 +6,8 @@
 // image and read with OpenSlide.
 #include <H5Cpp.h>
 #include <gtest/gtest.h>
+#include <torch/serialize.h>
+#include <torch/torch.h>
 
 #include <fmt/format.h>
 
@@ -276,7 +278,8 @@ TEST(SlideHeatmap, VisualizeTakesCoordinatesFromTheFeatureFile) {
 
   // .pt features: no coords anywhere
   fs::remove_all(run / "features" / "h5_files");
-  write_text(run / "features" / "pt_files" / "S1.pt", "not read");
+  const std::vector<char> pt = torch::pickle_save(torch::ones({static_cast<int64_t>(patches.size()), 2}));
+  write_text(run / "features" / "pt_files" / "S1.pt", std::string(pt.begin(), pt.end()));
   const std::string msg = error_of<std::runtime_error>([&] { abmil::visualize_run(run, {}, log); });
   EXPECT_EQ(msg, (run / "attention" / "test.csv").string() + ": slide S1 has no x,y, and " +
                      (run / "features" / "pt_files" / "S1.pt").string() + " has no coords (a .pt file holds none)");

@@ -142,14 +142,14 @@ void visit_schema(Config& c, V& v) {
   v("data.instance_labels", c.data.instance_labels, any(),
     "feature_files: optional folder of <slide_id>.csv files, one 0/1 a line per instance (planted or annotated "
     "instances), for the instance-level attention metrics; relative as data.path");
+  v("data.slide_dir", c.data.slide_dir, any(),
+    "feature_files: optional folder of the whole-slide images, <slide_id>.<ext> in any format OpenSlide opens; "
+    "`abmil visualize` blends each slide's attention heatmap over its thumbnail; relative as data.path");
   v("data.cache_mib", c.data.cache_mib, at_least(0),
     "feature_files: keep up to this many MiB of recently read bags in memory; 0 = read every bag on every visit");
   v("data.verify_features", c.data.verify_features, any(),
     "feature_files: read every slide once before training to check its features are finite (else only the "
     "files' headers are checked, and a bad value stops the run when its bag is read)");
-  v("data.slide_dir", c.data.slide_dir, any(),
-    "feature_files: folder of the whole-slide images, <slide_id>.<ext> (any format OpenSlide reads), drawn under "
-    "the attention heatmaps of `abmil visualize`; empty = heatmaps on white; relative as data.path");
   v("data.image_root", c.data.image_root, any(),
     "image_patches: folder the listed image paths are relative to; empty = the CSV's folder");
   v("data.patch_size", c.data.patch_size, closed(1, 4096), "image_patches: P, side of a square patch, pixels");
@@ -1065,8 +1065,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 
 void make_data_paths_absolute(Config& config, const std::filesystem::path& base) {
   for (std::string* value : {&config.data.path, &config.data.root, &config.data.image_root, &config.data.bag_list,
-                             &config.data.features, &config.data.split_csv, &config.data.instance_labels,
-                             &config.data.slide_dir})
+                             &config.data.features, &config.data.split_csv, &config.data.instance_labels, &config.data.slide_dir})
     *value = absolute_data_path(*value, base);
 }
 

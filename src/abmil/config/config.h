@@ -47,9 +47,11 @@ struct DataConfig {
   std::string label_column = "label";     ///< feature_files: bag-list column of the class name
   std::string split_csv = "";        ///< feature_files: CLAM split CSV (train,val,test); empty = drawn hold-outs
   std::string instance_labels = "";  ///< feature_files: folder of <slide_id>.csv instance labels (0/1 a line)
+  /// feature_files: folder of the whole-slide images, <slide_id>.<ext> (any format OpenSlide opens), for
+  /// `abmil visualize`'s heatmaps over a thumbnail; empty = heatmaps on a blank background
+  std::string slide_dir = "";
   int64_t cache_mib = 0;             ///< feature_files: bound of the in-memory bag cache, MiB; 0 = none
   bool verify_features = true;       ///< feature_files: read every slide once up front to check it is finite
-  std::string slide_dir = "";        ///< feature_files: folder of the whole-slide images, <slide_id>.<ext>
   std::string image_root = "";  ///< image_patches: folder the image paths are relative to; empty = the CSV's folder
   int64_t patch_size = 32;      ///< image_patches: P, side of a square patch, pixels
   int64_t patch_stride = 0;     ///< image_patches: step between patches, pixels; 0 = patch_size

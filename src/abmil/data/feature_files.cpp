@@ -374,20 +374,20 @@ SlideFeatures read_slide(const std::string& path, bool with_coords) {
   return out;
 }
 
-SlideCoords read_slide_coords(const std::string& path) {
-  SlideCoords out;
-  if (has_extension(path, ".pt")) return out;
-  if (!has_extension(path, ".h5")) fail(path, "not a feature file (expected .h5 or .pt)");
-  with_h5(path, [&](const H5::H5File& file) {
+torch::Tensor read_slide_coords(const std::string& path) {
+  if (!has_extension(path, ".h5")) {
+    read_slide_info(path);  // the same checks (and errors) as every reader
+    return {};
+  }
+  return with_h5(path, [&](const H5::H5File& file) {
     const H5Slide s = open_h5(file, path);
+    torch::Tensor coords;
     if (s.info.has_coords) {
-      out.xy.resize(static_cast<size_t>(s.info.instances * 2));
-      s.coords.read(out.xy.data(), H5::PredType::NATIVE_INT64);
-      out.patch_size_level0 = s.info.patch_size_level0;
+      coords = torch::empty({s.info.instances, 2}, torch::kLong);
+      s.coords.read(coords.data_ptr<int64_t>(), H5::PredType::NATIVE_INT64);
     }
-    return 0;
+    return coords;
   });
-  return out;
 }
 
 SlideList read_slide_list(const std::string& path, const SlideListOptions& options) {

@@ -90,20 +90,11 @@ struct SlideFeatures {
 /// non-finite value.
 SlideFeatures read_slide(const std::string& path, bool with_coords = true);
 
-/// The patch coordinates of a slide file, read without its features.
-struct SlideCoords {
-  /// [n * 2] row-major: (x, y) level-0 pixels of each patch's top-left
-  /// corner, patch k at 2k; empty when the file has none (.pt, or an .h5
-  /// without `coords`)
-  std::vector<int64_t> xy;
-  int64_t patch_size_level0 = 0;  ///< attribute `patch_size_level0` of `coords` (TRIDENT); 0 when absent
-};
-
-/// Reads the `coords` of the slide file `path` (`abmil visualize`: where each
-/// patch was). A .pt file holds none: empty, the file not read. Throws
-/// DataError "PATH: ..." as read_slide_info for a missing, malformed or
-/// corrupt .h5 file.
-SlideCoords read_slide_coords(const std::string& path);
+/// The patch coordinates of the slide file `path` without its features:
+/// [n, 2] int64 (x, y), level-0 pixels of each patch's top-left corner;
+/// undefined when the file has no `coords` (any .pt). Throws DataError
+/// "PATH: ..." as read_slide_info.
+torch::Tensor read_slide_coords(const std::string& path);
 
 /// How to read a bag list (data.bag_list): column names and classes.
 struct SlideListOptions {

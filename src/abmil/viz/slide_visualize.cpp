@@ -149,19 +149,19 @@ std::vector<fs::path> visualize_slides(const fs::path& run_dir, const Config& cf
                         job.file->path.string(), slide));
       if (!folder) folder = resolve_feature_folder(cfg.data.features, cfg.data.feature_format);
       const std::string path = slide_file(*folder, slide);
-      const SlideCoords coords = read_slide_coords(path);
-      if (coords.xy.empty())
+      const torch::Tensor coords = read_slide_coords(path);  // [n, 2] int64 (x, y)
+      if (!coords.defined())
         throw std::runtime_error(fmt::format("{}: slide {} has no x,y, and {} has no coords (a .pt file holds none)",
                                              job.file->path.string(), slide, path));
-      const auto n = static_cast<int64_t>(coords.xy.size() / 2);
+      const int64_t n = coords.size(0);
+      const int64_t* xy = coords.data_ptr<int64_t>();
       for (const InstanceRecord& r : bag.instances) {
         if (r.source_index < 0 || r.source_index >= n)
           throw std::runtime_error(fmt::format("{}: slide {}: source_index {} is not a patch of {} ({} patches)",
                                                job.file->path.string(), slide, r.source_index, path, n));
-        patches.push_back({coords.xy[static_cast<size_t>(2 * r.source_index)],
-                           coords.xy[static_cast<size_t>(2 * r.source_index + 1)], r.weight});
+        patches.push_back({xy[2 * r.source_index], xy[2 * r.source_index + 1], r.weight});
       }
-      if (patch_size <= 0) patch_size = coords.patch_size_level0;
+      if (patch_size <= 0) patch_size = read_slide_info(path).patch_size_level0;  // TRIDENT's, 0 when absent
     }
     if (patch_size <= 0) patch_size = infer_patch_size(patches, kFallbackPatchSize);
 
