@@ -143,10 +143,9 @@ std::vector<fs::path> visualize_slides(const fs::path& run_dir, const Config& cf
       for (const InstanceRecord& r : bag.instances) patches.push_back({r.x, r.y, r.weight});
     } else {
       if (cfg.data.features.empty())
-        throw std::runtime_error(
-            fmt::format("{}: slide {} has no x,y and the run has no data.features to read its "
-                        "coords from",
-                        job.file->path.string(), slide));
+        throw std::runtime_error(fmt::format("{}: slide {} has no x,y and the run has no data.features to read its "
+                                             "coords from",
+                                             job.file->path.string(), slide));
       if (!folder) folder = resolve_feature_folder(cfg.data.features, cfg.data.feature_format);
       const std::string path = slide_file(*folder, slide);
       const torch::Tensor coords = read_slide_coords(path);  // [n, 2] int64 (x, y)
