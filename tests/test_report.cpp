@@ -510,6 +510,10 @@ TEST_F(ReportTest, ShowsTheHeatmapsOfTheMostAndLeastConfidentSlides) {
     EXPECT_NE(at(std::string("<a href=\"visualize/") + linked + "\">"), std::string::npos) << linked;
   }
   EXPECT_NE(at("alt=\"bag_0.png\""), std::string::npos);  // other pictures as before
+  // slide heatmaps go in as JPEG, each linking its PNG
+  EXPECT_NE(at("<img src=\"data:image/jpeg;base64,"), std::string::npos);
+  EXPECT_NE(at("<a href=\"visualize/S_a_heatmap.png\">S_a_heatmap.png</a> (bag probability 0.990)"),
+            std::string::npos);
 }
 
 TEST_F(ReportTest, ReadsTheNameOfTheLoadedConfig) {

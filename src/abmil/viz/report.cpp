@@ -7,6 +7,9 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -458,16 +461,39 @@ std::string figure(const fs::path& png, const std::string& caption) {
       base64_encode(read_run_file(png)), html_escape(png.filename().string()), html_escape(caption));
 }
 
-// The slide heatmaps of a feature_files run: the most and least confident test slides embedded, the
-// others linked (relative to report.html, in RUN_DIR).
+constexpr int kSlideHeatmapWidth = 1024;  // px: embedded slide heatmaps at most this wide (the page is 1040)
+
+// A slide heatmap embedded small: a full one over a slide's picture is a PNG of several MB, so it goes in
+// as a JPEG (quality 90) at most kSlideHeatmapWidth wide, the caption linking the PNG itself. Throws
+// "PNG: cannot decode the image" for a file OpenCV cannot read.
+std::string slide_figure(const fs::path& png, double probability) {
+  cv::Mat image = cv::imread(png.string(), cv::IMREAD_COLOR);
+  if (image.empty()) throw std::runtime_error(png.string() + ": cannot decode the image");
+  if (image.cols > kSlideHeatmapWidth) {
+    cv::Mat small;
+    const double f = static_cast<double>(kSlideHeatmapWidth) / image.cols;
+    cv::resize(image, small, {kSlideHeatmapWidth, std::max(1, static_cast<int>(std::lround(image.rows * f)))}, 0, 0,
+               cv::INTER_AREA);
+    image = small;
+  }
+  std::vector<uint8_t> jpeg;
+  cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  const std::string name = html_escape(png.filename().string());
+  return fmt::format(
+      "<figure><img src=\"data:image/jpeg;base64,{}\" alt=\"{}\"><figcaption><a href=\"visualize/{}\">{}</a> "
+      "(bag probability {:.3f})</figcaption></figure>\n",
+      base64_encode(std::string(jpeg.begin(), jpeg.end())), name, name, name, probability);
+}
+
+// The slide heatmaps of a feature_files run: the most and least confident test slides embedded
+// (slide_figure), the others linked (relative to report.html, in RUN_DIR).
 std::string slide_heatmaps_html(const RunData& d) {
   if (d.most_confident.empty() && d.linked_heatmaps.empty()) return "";
   std::string body;
   auto group = [&](const std::vector<std::pair<fs::path, double>>& v, const char* heading) {
     if (v.empty()) return;
     body += fmt::format("<h3>{}</h3>\n", heading);
-    for (const auto& [png, p] : v)
-      body += figure(png, fmt::format("{} (bag probability {:.3f})", png.filename().string(), p));
+    for (const auto& [png, p] : v) body += slide_figure(png, p);
   };
   group(d.most_confident, "Slide heatmaps: most confident test slides");
   group(d.least_confident, "Slide heatmaps: least confident test slides");
