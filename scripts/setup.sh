@@ -14,6 +14,8 @@ PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcli11-dev
   libmatio-dev                      # MATLAB .mat files: Colon cancer nucleus coordinates (data/nucleus_coords)
   libhdf5-dev                       # CLAM / TRIDENT feature files (.h5, data/feature_files), HDF5's C++ API
+  libopenslide-dev                  # whole-slide images under the attention heatmaps (viz/slide_image)
+  libvips-tools                     # vips: the slide-heatmap test makes a pyramidal TIFF
   libgtest-dev googletest
   dataset-fashion-mnist             # real Fashion-MNIST for the default demo, no download
   chromium fonts-dejavu-core        # the report test opens report.html in headless Chromium

@@ -474,6 +474,48 @@ TEST_F(ReportTest, ConfigTheLoaderRejectsStillRenders) {
   EXPECT_NE(page.find("<pre>experiment:"), std::string::npos);  // still shown verbatim
 }
 
+// A feature_files run with a heatmap per test slide (abmil visualize): the report embeds those of the
+// 3 most confident slides (probability farthest from 0.5) and of the 3 least confident, each group in
+// order, and only links the others (other slides, per-branch heatmaps); other pictures stay embedded.
+TEST_F(ReportTest, ShowsTheHeatmapsOfTheMostAndLeastConfidentSlides) {
+  const std::vector<std::pair<std::string, double>> slides = {{"S_a", 0.99}, {"S_b", 0.01}, {"S_c", 0.95},
+                                                              {"S_d", 0.6},  {"S_e", 0.5},  {"S_f", 0.45},
+                                                              {"S_g", 0.8},  {"S_h", 0.3}};
+  std::string csv =
+      "bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,"
+      "instance_probability,bag_label,bag_probability,x,y\n";
+  const std::string png(reinterpret_cast<const char*>(kPng), sizeof kPng);
+  for (size_t i = 0; i < slides.size(); ++i) {
+    csv += std::to_string(i) + "," + slides[i].first + ",0,0,,1.0,,,1," + std::to_string(slides[i].second) + ",0,0\n";
+    write(dir_ / "visualize" / (slides[i].first + "_heatmap.png"), png);
+  }
+  write(dir_ / "attention" / "test.csv", csv);
+  write(dir_ / "visualize" / "S_a_heatmap_tumor.png", png);
+  const std::string page = render_report(dir_);
+  auto at = [&](const std::string& text) { return page.find(text); };
+  const size_t most = at("Slide heatmaps: most confident test slides"),
+               least = at("Slide heatmaps: least confident test slides");
+  ASSERT_NE(most, std::string::npos);
+  ASSERT_NE(least, std::string::npos);
+  auto embedded = [&](const std::string& slide) { return at("alt=\"" + slide + "_heatmap.png\""); };
+  EXPECT_LT(most, embedded("S_a"));
+  EXPECT_LT(embedded("S_a"), embedded("S_b"));  // 0.99 and 0.01 tie: file order
+  EXPECT_LT(embedded("S_b"), embedded("S_c"));
+  EXPECT_LT(embedded("S_c"), least);
+  EXPECT_LT(least, embedded("S_e"));  // 0.5, then 0.45, then 0.6
+  EXPECT_LT(embedded("S_e"), embedded("S_f"));
+  EXPECT_LT(embedded("S_f"), embedded("S_d"));
+  for (const char* linked : {"S_g_heatmap.png", "S_h_heatmap.png", "S_a_heatmap_tumor.png"}) {
+    EXPECT_EQ(at(std::string("alt=\"") + linked), std::string::npos) << linked;
+    EXPECT_NE(at(std::string("<a href=\"visualize/") + linked + "\">"), std::string::npos) << linked;
+  }
+  EXPECT_NE(at("alt=\"bag_0.png\""), std::string::npos);  // other pictures as before
+  // slide heatmaps go in as JPEG, each linking its PNG
+  EXPECT_NE(at("<img src=\"data:image/jpeg;base64,"), std::string::npos);
+  EXPECT_NE(at("<a href=\"visualize/S_a_heatmap.png\">S_a_heatmap.png</a> (bag probability 0.990)"),
+            std::string::npos);
+}
+
 TEST_F(ReportTest, ReadsTheNameOfTheLoadedConfig) {
   const std::string page = render_report(dir_);
   EXPECT_NE(page.find("<h1>abmil report: demo &lt;b&gt; &amp; co</h1>"), std::string::npos);

@@ -272,6 +272,18 @@ TEST(SlideBags, TrainsThreeClassesFromH5AndPtAlike) {
   ASSERT_EQ(scored.code, 0) << scored.output;
   const std::string all = read_text(tmp.path / "scored" / "predictions" / "test.csv");
   EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 37);  // header + 36 slides
+  // visualize: one heatmap per test slide (coordinates from the .h5 files' coords), and the report shows
+  // those of the most and least confident slides
+  const auto drawn = run_abmil("visualize run_h5", tmp.path);
+  ASSERT_EQ(drawn.code, 0) << drawn.output;
+  int heatmaps = 0;
+  for (const auto& e : fs::directory_iterator(tmp.path / "run_h5" / "visualize"))
+    heatmaps += e.path().filename().string().find("_heatmap.png") != std::string::npos;
+  EXPECT_EQ(heatmaps, 12) << drawn.output;
+  const auto report = run_abmil("report run_h5", tmp.path);
+  ASSERT_EQ(report.code, 0) << report.output;
+  EXPECT_NE(read_text(tmp.path / "run_h5" / "report.html").find("Slide heatmaps: most confident test slides"),
+            std::string::npos);
 }
 
 TEST(SlideBags, CrossValidatesByCase) {
@@ -285,6 +297,12 @@ TEST(SlideBags, CrossValidatesByCase) {
   const auto summary = nlohmann::json::parse(read_text(tmp.path / "cv_run" / "cv_summary.json"));
   EXPECT_EQ(summary["auc"]["n"], 3) << summary.dump();
   EXPECT_GE(summary["auc"]["mean"].get<double>(), 0.9) << summary.dump();  // macro one-vs-rest AUC
+  // visualize draws every slide once, from the folds' attention files
+  const auto drawn = run_abmil("visualize cv_run", tmp.path);
+  ASSERT_EQ(drawn.code, 0) << drawn.output;
+  EXPECT_NE(drawn.output.find("wrote 36 pictures (36 slides"), std::string::npos) << drawn.output;
+  for (const Slide& s : slides)
+    EXPECT_TRUE(fs::is_regular_file(tmp.path / "cv_run" / "visualize" / (s.slide_id + "_heatmap.png"))) << s.slide_id;
   // every slide is tested once, and a case's two slides in the same fold
   std::map<std::string, int> fold_of_slide;
   for (int k = 0; k < 3; ++k) {

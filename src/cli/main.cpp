@@ -219,11 +219,18 @@ std::function<int()> setup_visualize(CLI::App& app, ToolArgs& a) {
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   cmd->add_option("--top-patches", a.viz.montage_k, "image_patches: patches in each top-k montage")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
-  cmd->add_option("--alpha", a.viz.alpha, "image_patches: opacity of the heatmap over the image")
+  cmd->add_option("--alpha", a.viz.alpha, "image_patches, feature_files: opacity of the heatmap over the image")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--patch-size", a.viz.patch_size,
+                  "feature_files: patch side in level-0 pixels (default: the feature file's patch_size_level0, "
+                  "else inferred from each slide's coordinates)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd->add_flag("--all-branches", a.viz.all_branches,
+                "feature_files, multi-branch models: also one heatmap per attention_<class> column");
   cmd->footer(
       "Writes RUN_DIR/visualize/bag_<id>.png, gallery_most_confident.png, gallery_least_confident.png;\n"
-      "image_patches runs (train or cv): <image>_overlay.png and <image>_top<k>.png per test image.");
+      "image_patches runs (train or cv): <image>_overlay.png and <image>_top<k>.png per test image;\n"
+      "feature_files runs: <slide>_heatmap.png per test slide (over its image in data.slide_dir, if there).");
   return [cmd, &a] {
     if (!*cmd) return -1;
     abmil::visualize_run(a.run_dir, a.viz, std::cout);

@@ -173,7 +173,7 @@ const std::vector<DataKindInfo>& data_kinds() {
        false},
       {DataKind::text_bags, "text_bags", load_text, cv_text, predict_text, InstanceView::text_pages, true},
       {DataKind::feature_files, "feature_files", load_slides, slide_bags_cv_source, predict_slide_bags,
-       InstanceView::none, false},
+       InstanceView::slide_heatmaps, false},
   };
   return kinds;
 }

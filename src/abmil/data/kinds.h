@@ -24,7 +24,8 @@ enum class InstanceView {
   digit_strips,    ///< small images: one strip of instances per bag (mnist_bags)
   image_overlays,  ///< patches of one image: weight heatmap over it and a top-k montage (image_patches)
   text_pages,      ///< one HTML page per document, sentences and tokens shaded (text_bags)
-  none,            ///< nothing to draw (feature vectors, whole-slide features)
+  slide_heatmaps,  ///< patches of a whole slide at their coordinates, over the slide's picture (feature_files)
+  none,            ///< nothing to draw (feature vectors)
 };
 
 /// The positions (in a CvSource's bag list) of one cross-validation fold:

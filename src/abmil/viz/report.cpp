@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -16,6 +20,7 @@
 #include "abmil/io/run_files_read.h"
 #include "abmil/metrics/metrics.h"
 #include "abmil/viz/html.h"
+#include "abmil/viz/slide_visualize.h"
 #include "abmil/viz/svg_chart.h"
 
 namespace abmil {
@@ -122,6 +127,9 @@ std::string folder_name(const fs::path& run_dir) {
   return p.filename().empty() ? run_dir.string() : p.filename().string();
 }
 
+struct RunData;
+std::vector<std::string> class_names(const RunData& d);
+
 // All inputs of a report, read and validated.
 struct RunData {
   fs::path dir;
@@ -137,7 +145,56 @@ struct RunData {
   std::string bags_source;
   std::optional<InstanceWeights> weights;
   std::vector<fs::path> pictures;
+  // feature_files runs: slide heatmaps (visualize/<slide>_heatmap.png) of the most and least confident
+  // test slides, embedded; every other heatmap (other slides, branches) only linked.
+  std::vector<std::pair<fs::path, double>> most_confident, least_confident;  // picture, bag probability
+  std::vector<fs::path> linked_heatmaps;
 };
+
+constexpr size_t kSlideHeatmapsShown = 3;  // of the most and of the least confident test slides each
+
+// Whether `png` is a slide heatmap of abmil visualize (<slide>_heatmap.png, <slide>_heatmap_<class>.png).
+bool is_slide_heatmap(const fs::path& png) {
+  const std::string name = png.filename().string();
+  return name.size() > 12 && (name.compare(name.size() - 12, 12, "_heatmap.png") == 0 ||
+                              name.find("_heatmap_") != std::string::npos);
+}
+
+// Splits the slide heatmaps among d.pictures into the embedded most / least confident test slides of the
+// attention CSV `attention` (binary: |p - 0.5|; C classes: the predicted class's probability) and the
+// linked rest; the other pictures stay in d.pictures.
+void pick_slide_heatmaps(const CsvTable& attention, bool multiclass, RunData& d) {
+  std::vector<fs::path> heatmaps, others;
+  for (const fs::path& p : d.pictures) (is_slide_heatmap(p) ? heatmaps : others).push_back(p);
+  if (heatmaps.empty()) return;
+  const auto name = attention.find_column("bag_name"), prob = attention.find_column("bag_probability");
+  std::vector<std::pair<fs::path, double>> slides;  // one per test slide with its heatmap, first-row order
+  if (name && prob) {
+    std::map<std::string, bool> seen;
+    for (size_t r = 0; r < attention.rows.size(); ++r) {
+      const std::string& slide = attention.rows[r][*name];
+      if (!seen.emplace(slide, true).second) continue;
+      const fs::path png = d.dir / "visualize" / (file_name_part(slide) + "_heatmap.png");
+      const auto it = std::find(heatmaps.begin(), heatmaps.end(), png);
+      const double p = attention.number(r, *prob);
+      if (it != heatmaps.end() && !std::isnan(p)) slides.emplace_back(png, p);
+    }
+  }
+  const auto confidence = [&](double p) { return multiclass ? p : std::abs(p - 0.5); };
+  std::stable_sort(slides.begin(), slides.end(),
+                   [&](const auto& a, const auto& b) { return confidence(a.second) > confidence(b.second); });
+  const size_t most = std::min(kSlideHeatmapsShown, slides.size());
+  const size_t least = std::min(kSlideHeatmapsShown, slides.size() - most);
+  d.most_confident.assign(slides.begin(), slides.begin() + static_cast<std::ptrdiff_t>(most));
+  d.least_confident.assign(slides.rbegin(), slides.rbegin() + static_cast<std::ptrdiff_t>(least));
+  for (const fs::path& h : heatmaps) {
+    const auto shown = [&](const auto& v) {
+      return std::any_of(v.begin(), v.end(), [&](const auto& x) { return x.first == h; });
+    };
+    if (!shown(d.most_confident) && !shown(d.least_confident)) d.linked_heatmaps.push_back(h);
+  }
+  d.pictures = others;
+}
 
 // config.yaml at `path`, when present: its text for the config section, and the run name (when
 // not empty) and eval.threshold through the config loader (the file is the resolved config that
@@ -190,6 +247,7 @@ RunData read_run(const fs::path& dir) {
       if (entry.is_regular_file() && entry.path().extension() == ".png") d.pictures.push_back(entry.path());
   std::sort(d.pictures.begin(), d.pictures.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+  if (attention) pick_slide_heatmaps(*attention, !class_names(d).empty(), d);
   return d;
 }
 
@@ -395,20 +453,70 @@ std::string attention_section(const RunData& d) {
   return section("attention", "Attention", body);
 }
 
-// The PNGs of visualize/, embedded as data: URIs.
+// One embedded picture with its caption (both escaped here).
+std::string figure(const fs::path& png, const std::string& caption) {
+  return fmt::format(
+      "<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\"><figcaption>{}</figcaption>"
+      "</figure>\n",
+      base64_encode(read_run_file(png)), html_escape(png.filename().string()), html_escape(caption));
+}
+
+constexpr int kSlideHeatmapWidth = 1024;  // px: embedded slide heatmaps at most this wide (the page is 1040)
+
+// A slide heatmap embedded small: a full one over a slide's picture is a PNG of several MB, so it goes in
+// as a JPEG (quality 90) at most kSlideHeatmapWidth wide, the caption linking the PNG itself. Throws
+// "PNG: cannot decode the image" for a file OpenCV cannot read.
+std::string slide_figure(const fs::path& png, double probability) {
+  cv::Mat image = cv::imread(png.string(), cv::IMREAD_COLOR);
+  if (image.empty()) throw std::runtime_error(png.string() + ": cannot decode the image");
+  if (image.cols > kSlideHeatmapWidth) {
+    cv::Mat small;
+    const double f = static_cast<double>(kSlideHeatmapWidth) / image.cols;
+    cv::resize(image, small, {kSlideHeatmapWidth, std::max(1, static_cast<int>(std::lround(image.rows * f)))}, 0, 0,
+               cv::INTER_AREA);
+    image = small;
+  }
+  std::vector<uint8_t> jpeg;
+  cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  const std::string name = html_escape(png.filename().string());
+  return fmt::format(
+      "<figure><img src=\"data:image/jpeg;base64,{}\" alt=\"{}\"><figcaption><a href=\"visualize/{}\">{}</a> "
+      "(bag probability {:.3f})</figcaption></figure>\n",
+      base64_encode(std::string(jpeg.begin(), jpeg.end())), name, name, name, probability);
+}
+
+// The slide heatmaps of a feature_files run: the most and least confident test slides embedded
+// (slide_figure), the others linked (relative to report.html, in RUN_DIR).
+std::string slide_heatmaps_html(const RunData& d) {
+  if (d.most_confident.empty() && d.linked_heatmaps.empty()) return "";
+  std::string body;
+  auto group = [&](const std::vector<std::pair<fs::path, double>>& v, const char* heading) {
+    if (v.empty()) return;
+    body += fmt::format("<h3>{}</h3>\n", heading);
+    for (const auto& [png, p] : v) body += slide_figure(png, p);
+  };
+  group(d.most_confident, "Slide heatmaps: most confident test slides");
+  group(d.least_confident, "Slide heatmaps: least confident test slides");
+  if (!d.linked_heatmaps.empty()) {
+    body += "<p class=\"note\">Other heatmaps (files beside this page, not embedded): ";
+    for (size_t i = 0; i < d.linked_heatmaps.size(); ++i) {
+      const std::string name = html_escape(d.linked_heatmaps[i].filename().string());
+      body += fmt::format("{}<a href=\"visualize/{}\">{}</a>", i ? ", " : "", name, name);
+    }
+    body += ".</p>\n";
+  }
+  return body;
+}
+
+// The PNGs of visualize/, embedded as data: URIs (slide heatmaps as slide_heatmaps_html says).
 std::string pictures_section(const RunData& d) {
-  if (d.pictures.empty())
+  const std::string slides = slide_heatmaps_html(d);
+  if (d.pictures.empty() && slides.empty())
     return section("pictures", "Pictures",
                    "<p class=\"note\">No pictures: <code>abmil visualize RUN_DIR</code> makes "
                    "them.</p>\n");
-  std::string body;
-  for (const fs::path& png : d.pictures) {
-    const std::string name = html_escape(png.filename().string());
-    body += fmt::format(
-        "<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\"><figcaption>{}</figcaption>"
-        "</figure>\n",
-        base64_encode(read_run_file(png)), name, name);
-  }
+  std::string body = slides;
+  for (const fs::path& png : d.pictures) body += figure(png, png.filename().string());
   return section("pictures", "Pictures", body);
 }
 

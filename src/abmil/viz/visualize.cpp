@@ -16,68 +16,25 @@
 #include "abmil/data/kinds.h"
 #include "abmil/data/mnist_bags.h"
 #include "abmil/data/text.h"
+#include "abmil/io/attention_records.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/io/csv_table.h"
 #include "abmil/viz/attention_images.h"
 #include "abmil/viz/html.h"
+#include "abmil/viz/slide_visualize.h"
 #include "abmil/viz/text_html.h"
 
 namespace abmil {
 
 namespace {
 
-/// What attention/test.csv says of one instance.
-struct InstanceRecord {
-  int64_t source_index = 0;
-  double weight = -1;  ///< attention weight, else instance probability, else -1
-  int label = -1;
-};
-
-/// What attention/test.csv says of one bag.
-struct BagRecord {
-  int label = 0;
-  double probability = 0;
-  std::vector<InstanceRecord> instances;
-};
-
-/// Reads attention/test.csv (see attention_csv) into bags by bag id. Throws
-/// std::runtime_error naming the file (and line) when it is missing, its header is not
-/// attention_csv's, or a row is malformed.
+/// Reads an attention CSV (read_attention_records) into bags by bag id;
+/// `has_attention`: whether it holds attention weights (else instance
+/// probabilities stand in). Throws as read_attention_records.
 std::map<int64_t, BagRecord> read_attention_csv(const std::filesystem::path& path, bool& has_attention) {
-  if (!std::filesystem::is_regular_file(path))
-    throw std::runtime_error(path.string() + ": cannot read (run `abmil train` with output.save_attention)");
-  const CsvTable t = read_csv(path, /*quoted=*/true);
-  const std::vector<std::string> header = {
-      "bag_id",           "bag_name",        "instance_index",       "source_index", "instance_label",
-      "attention_weight", "attention_logit", "instance_probability", "bag_label",    "bag_probability"};
-  // Later columns (x, y; attention_<class> of multi-branch models) are optional.
-  if (t.header.size() < header.size() || !std::equal(header.begin(), header.end(), t.header.begin()))
-    throw std::runtime_error(path.string() + ":1: unexpected header (written by another abmil version?)");
-  const size_t bag_id = t.column("bag_id"), instance_index = t.column("instance_index"),
-               source_index = t.column("source_index"), instance_label = t.column("instance_label"),
-               attention_weight = t.column("attention_weight"), instance_probability = t.column("instance_probability"),
-               bag_label = t.column("bag_label"), bag_probability = t.column("bag_probability");
-  std::map<int64_t, BagRecord> bags;
-  has_attention = false;
-  for (size_t row = 0; row < t.rows.size(); ++row) {
-    BagRecord& bag = bags[t.integer(row, bag_id)];
-    if (t.integer(row, instance_index) != static_cast<int64_t>(bag.instances.size()))
-      throw t.error(row, "instance_index out of order");
-    InstanceRecord r;
-    r.source_index = t.integer(row, source_index);
-    r.label = t.label(row, instance_label);
-    if (const double a = t.number(row, attention_weight); !std::isnan(a)) {
-      r.weight = a;
-      has_attention = true;
-    } else if (const double p = t.number(row, instance_probability); !std::isnan(p)) {
-      r.weight = p;
-    }
-    bag.label = t.class_label(row, bag_label);  // -1: unknown (`abmil predict` on unlabelled bags)
-    bag.probability = t.number(row, bag_probability);
-    if (std::isnan(bag.probability)) throw t.error(row, "empty bag_probability");
-    bag.instances.push_back(r);
-  }
-  return bags;
+  AttentionRecords records = read_attention_records(path);
+  has_attention = records.has_attention;
+  return std::move(records.bags);
 }
 
 /// "label Y  P(positive) p  correct|WRONG" of a bag's picture heading;
@@ -95,18 +52,6 @@ cv::Mat instance_image(const BagSplit& split, int64_t row, const DataConfig& dat
       ((x * data.pixel_std + data.pixel_mean) * 255).round().clamp(0, 255).to(torch::kUInt8).contiguous();
   return cv::Mat(static_cast<int>(pixels.size(0)), static_cast<int>(pixels.size(1)), CV_8UC1, pixels.data_ptr())
       .clone();
-}
-
-/// The attention files of a run: attention/test.csv of `abmil train`, else
-/// the first repeat's attention/r<R>_f<K>.csv of `abmil cv` (every bag is a
-/// test bag once per repeat). Empty when there are none.
-std::vector<std::filesystem::path> attention_files(const std::filesystem::path& run_dir) {
-  const std::filesystem::path dir = run_dir / "attention";
-  if (std::filesystem::is_regular_file(dir / "test.csv")) return {dir / "test.csv"};
-  std::vector<std::filesystem::path> files;
-  for (int64_t fold = 0; std::filesystem::is_regular_file(dir / fmt::format("r0_f{}.csv", fold)); ++fold)
-    files.push_back(dir / fmt::format("r0_f{}.csv", fold));
-  return files;
 }
 
 /// visualize_run for data.kind image_patches: per test image an overlay and a montage.
@@ -305,6 +250,8 @@ std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& ru
       return visualize_images(run_dir, cfg, options, log);
     case InstanceView::text_pages:
       return visualize_text(run_dir, cfg, log);
+    case InstanceView::slide_heatmaps:
+      return visualize_slides(run_dir, cfg, options, log);
     case InstanceView::none:
       throw std::runtime_error("visualize: data.kind " + cfg.data.kind +
                                " has no image instances to draw; its attention weights are in attention/test.csv");

@@ -13,7 +13,11 @@ struct VisualizeOptions {
   std::vector<int64_t> bag_ids;  ///< test bags to draw a strip for (in addition to the galleries)
   int64_t top = 4;               ///< bags in each gallery (most and least confident)
   int64_t montage_k = 8;         ///< image_patches: patches in each top-k montage
-  double alpha = 0.5;            ///< image_patches: opacity of the heatmap over the image
+  double alpha = 0.5;            ///< image_patches, feature_files: opacity of the heatmap over the image
+  /// feature_files: side of a patch, level-0 pixels; 0 = the file's
+  /// patch_size_level0, else inferred from each slide's coordinate grid
+  int64_t patch_size = 0;
+  bool all_branches = false;  ///< feature_files, multi-branch models: one more heatmap per attention_<class> column
 };
 
 /// Rebuilds the test bags of RUN_DIR/config.yaml (deterministic from its
@@ -44,6 +48,25 @@ struct VisualizeOptions {
 /// document: label, probability, correct or not). Throws
 /// std::runtime_error naming the file when a bag does not match the
 /// re-read documents.
+///
+/// data.kind feature_files (train, predict or cv, files as for
+/// image_patches): for every test slide `<slide id>_heatmap.png`
+/// (slide_heatmap: every patch a square at its level-0 x, y, coloured by its
+/// min-max rescaled attention weight, a colour legend, a heading with the
+/// slide id, label and predicted probability), scaled so that the longer side
+/// is 1024-2048 px. Coordinates come from the CSV's x,y columns, else from the
+/// `coords` of the slide's feature file (data.features); the patch size from
+/// `patch_size`, else the file's patch_size_level0, else the coordinate grid
+/// (infer_patch_size). With data.slide_dir holding an image of the slide
+/// (find_slide_images) the heatmap is blended over the slide's picture with
+/// `alpha` (read_slide_thumbnail); where no patch is, and under patches
+/// without a weight (neither attention nor instance probability), the slide
+/// (or white) shows.
+/// With `all_branches` and attention_<class> columns, also
+/// `<slide id>_heatmap_<class>.png` per branch. Every slide image is opened
+/// before the first picture is written. Throws std::runtime_error naming the
+/// file for a slide image OpenSlide cannot read, and for a slide without
+/// coordinates (no x,y and no `coords` in its file).
 std::vector<std::filesystem::path> visualize_run(const std::filesystem::path& run_dir, const VisualizeOptions& options,
                                                  std::ostream& log);
 
