@@ -69,6 +69,8 @@ MilData predict_mnist(const DataConfig& data, uint64_t seed, const Preprocessing
   out.test = std::move(drawn.test);
   out.test.name = "predict";
   out.instance_shape = drawn.instance_shape;
+  out.classes = drawn.classes;  // data.targets: the model's outputs
+  out.multi_label = drawn.multi_label;
   out.summary = drawn.summary + " (predicting its test bags)";
   return out;
 }
@@ -124,8 +126,19 @@ CvSource cv_mnist(const DataConfig& data, uint64_t seed) {
   MilData m = load_mnist_bags(data, seed);
   std::vector<int64_t> pos(m.train.num_bags());
   for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int64_t>(i);
-  return split_source(select_bags(m.train, pos, "all"), m.summary + " (cross-validating the training bags)", false,
-                      data.root);
+  CvSource source = split_source(select_bags(m.train, pos, "all"), m.summary + " (cross-validating the training bags)",
+                                 false, data.root);
+  if (m.classes.empty()) return source;
+  // data.targets: folds stratified by class or label set; each fold's data names its classes.
+  source.labels = mnist_bag_strata(m.train);
+  source.make_fold = [make = std::move(source.make_fold), classes = m.classes,
+                      multi_label = m.multi_label](const FoldPositions& p) {
+    MilData fold = make(p);
+    fold.classes = classes;
+    fold.multi_label = multi_label;
+    return fold;
+  };
+  return source;
 }
 
 CvSource cv_features(const DataConfig& data, uint64_t) {
