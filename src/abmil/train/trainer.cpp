@@ -33,6 +33,42 @@ std::vector<double> to_vector(const torch::Tensor& t) {
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
+/// The probabilities of bag logits into `p`: multi-label, C sigmoids; C > 2
+/// outputs, their softmax (class_probabilities; probabilities = each row's
+/// largest); one output, its sigmoid.
+void set_probabilities(BagPredictions& p, const torch::Tensor& logits, bool multi_label) {
+  p.multi_label = multi_label;
+  if (multi_label || logits.dim() == 2) {
+    const torch::Tensor z = logits.to(torch::kDouble);
+    p.class_probabilities = multi_label ? torch::sigmoid(z) : torch::softmax(z, 1);
+    p.probabilities = to_vector(std::get<0>(p.class_probabilities.max(1)));
+  } else {
+    p.probabilities = to_vector(torch::sigmoid(logits));
+  }
+}
+
+/// Bag::targets of the bags at `positions` of `split`, [B, C] float64;
+/// undefined when a bag has not C targets.
+torch::Tensor targets_of(const BagSplit& split, const std::vector<int64_t>& positions, int64_t C) {
+  std::vector<float> targets;
+  for (int64_t pos : positions) {
+    const Bag& bag = split.bags[pos];
+    if (static_cast<int64_t>(bag.targets.size()) != C) return {};
+    targets.insert(targets.end(), bag.targets.begin(), bag.targets.end());
+  }
+  return torch::tensor(targets, torch::kFloat).view({static_cast<int64_t>(positions.size()), C}).to(torch::kDouble);
+}
+
+/// The rows of a [B, C] tensor as B vectors of C values of `dtype` (T its C++ type).
+template <typename T>
+std::vector<std::vector<T>> tensor_rows(const torch::Tensor& t, torch::ScalarType dtype) {
+  const torch::Tensor c = t.to(torch::kCPU, dtype).contiguous();
+  std::vector<std::vector<T>> rows(c.size(0));
+  const T* d = c.data_ptr<T>();
+  for (int64_t b = 0; b < c.size(0); ++b) rows[b].assign(d + b * c.size(1), d + (b + 1) * c.size(1));
+  return rows;
+}
+
 /// Groups consecutive bags of `split` into pooling groups of at most `bound`
 /// instances (a bag larger than `bound` gets a group of its own).
 std::vector<std::vector<int64_t>> pooling_groups(const BagSplit& split, int64_t bound) {
@@ -190,25 +226,16 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
     labels.push_back(static_cast<float>(bag.label));
     labelled = labelled && bag.label >= 0;
   }
+  set_probabilities(out, all_logits, model->multi_label);
   if (model->multi_label) {  // C independent sigmoids against Bag::targets
-    out.multi_label = true;
-    out.class_probabilities = torch::sigmoid(all_logits.to(torch::kDouble));
-    out.probabilities = to_vector(std::get<0>(out.class_probabilities.max(1)));
-    const int64_t C = all_logits.size(1);
-    std::vector<float> targets;
-    for (const Bag& bag : split.bags) {
-      labelled = labelled && static_cast<int64_t>(bag.targets.size()) == C;
-      targets.insert(targets.end(), bag.targets.begin(), bag.targets.end());
-    }
-    if (labelled) out.targets = torch::tensor(targets, torch::kFloat).view({split.num_bags(), C}).to(torch::kDouble);
+    std::vector<int64_t> all(static_cast<size_t>(split.num_bags()));
+    std::iota(all.begin(), all.end(), int64_t{0});
+    const torch::Tensor targets = targets_of(split, all, all_logits.size(1));
+    labelled = labelled && targets.defined();
+    if (labelled) out.targets = targets;
     out.loss = labelled ? bag_loss(all_logits, out.targets.to(torch::kFloat)).item<double>() : std::nan("");
-  } else if (all_logits.dim() == 2) {
-    out.loss = labelled ? bag_loss(all_logits, torch::tensor(labels)).item<double>() : std::nan("");
-    out.class_probabilities = torch::softmax(all_logits.to(torch::kDouble), 1);
-    out.probabilities = to_vector(std::get<0>(out.class_probabilities.max(1)));
   } else {
     out.loss = labelled ? bag_loss(all_logits, torch::tensor(labels)).item<double>() : std::nan("");
-    out.probabilities = to_vector(torch::sigmoid(all_logits));
   }
   if (!attention.empty()) {
     out.attention = torch::cat(attention);
@@ -266,19 +293,11 @@ ClassificationMetrics prediction_metrics(const BagPredictions& p, double thresho
 }
 
 std::vector<std::vector<int>> target_rows(const torch::Tensor& targets) {
-  const torch::Tensor t = targets.to(torch::kCPU, torch::kInt).contiguous();
-  std::vector<std::vector<int>> rows(t.size(0));
-  const int* d = t.data_ptr<int>();
-  for (int64_t b = 0; b < t.size(0); ++b) rows[b].assign(d + b * t.size(1), d + (b + 1) * t.size(1));
-  return rows;
+  return tensor_rows<int>(targets, torch::kInt);
 }
 
 std::vector<std::vector<double>> class_probability_rows(const torch::Tensor& class_probabilities) {
-  const torch::Tensor c = class_probabilities.to(torch::kCPU, torch::kDouble).contiguous();
-  std::vector<std::vector<double>> rows(c.size(0));
-  const double* d = c.data_ptr<double>();
-  for (int64_t b = 0; b < c.size(0); ++b) rows[b].assign(d + b * c.size(1), d + (b + 1) * c.size(1));
-  return rows;
+  return tensor_rows<double>(class_probabilities, torch::kDouble);
 }
 
 namespace {
@@ -511,22 +530,8 @@ EpochLog train_epoch(MilModel& model, FusedAdam& optimizer, std::mt19937_64& ord
   p.labels = labels;
   if (!logits.empty()) {
     const torch::Tensor all = torch::cat(logits);
-    if (model->multi_label) {
-      p.multi_label = true;
-      p.class_probabilities = torch::sigmoid(all.to(torch::kDouble));
-      p.probabilities = to_vector(std::get<0>(p.class_probabilities.max(1)));
-      std::vector<float> targets;
-      for (size_t i = 0; i < order.size(); ++i) {
-        const Bag& bag = c.train.bags[order[i]];
-        targets.insert(targets.end(), bag.targets.begin(), bag.targets.end());
-      }
-      p.targets = torch::tensor(targets, torch::kFloat).view({static_cast<int64_t>(order.size()), all.size(1)});
-    } else if (all.dim() == 2) {
-      p.class_probabilities = torch::softmax(all.to(torch::kDouble), 1);
-      p.probabilities = to_vector(std::get<0>(p.class_probabilities.max(1)));
-    } else {
-      p.probabilities = to_vector(torch::sigmoid(all));
-    }
+    set_probabilities(p, all, model->multi_label);
+    if (model->multi_label) p.targets = targets_of(c.train, order, all.size(1));
   }
   return {epoch, "train", loss_sum / std::max<size_t>(1, order.size()),
           prediction_metrics(p, c.config.eval.threshold), seconds_since(t0)};
