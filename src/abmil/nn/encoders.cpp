@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "abmil/nn/dropout.h"
 #include "abmil/config/config.h"
 #include "abmil/nn/pooling.h"
 
@@ -53,9 +54,9 @@ torch::Tensor HistoCnnImpl::forward(const torch::Tensor& x) {
   h = torch::relu(F::max_pool2d(h, F::MaxPool2dFuncOptions(2)));
   h = torch::relu(F::max_pool2d(conv2->forward(h), F::MaxPool2dFuncOptions(2)));
   h = torch::relu(fc1->forward(h.flatten(1)));
-  if (options.dropout() > 0) h = torch::dropout(h, options.dropout(), is_training());
+  if (options.dropout() > 0) h = abmil::dropout(h, options.dropout(), is_training());
   h = torch::relu(fc2->forward(h));
-  if (options.dropout() > 0) h = torch::dropout(h, options.dropout(), is_training());
+  if (options.dropout() > 0) h = abmil::dropout(h, options.dropout(), is_training());
   return h;
 }
 
@@ -72,7 +73,7 @@ torch::Tensor MlpEncoderImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = x;
   for (auto& layer : layers) {
     h = torch::relu(layer->forward(h));
-    if (options.dropout() > 0) h = torch::dropout(h, options.dropout(), is_training());
+    if (options.dropout() > 0) h = abmil::dropout(h, options.dropout(), is_training());
   }
   return h;
 }
@@ -100,7 +101,7 @@ EncoderOutput TextEncoderImpl::encode(const torch::Tensor& x) {
     throw std::invalid_argument("TextEncoder: want int64 token ids [N, T]");
   const int64_t N = x.size(0), T = x.size(1);
   auto drop = [&](const torch::Tensor& e) {
-    return options.dropout() > 0 ? torch::dropout(e, options.dropout(), is_training()) : e;
+    return options.dropout() > 0 ? abmil::dropout(e, options.dropout(), is_training()) : e;
   };
   auto word_drop = [&](const torch::Tensor& ids) {  // ids without <pad>
     if (options.word_dropout() <= 0 || !is_training()) return ids;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "abmil/nn/dropout.h"
 #include "abmil/nn/segment.h"
 
 namespace abmil {
@@ -37,7 +38,7 @@ PoolingOutput AttentionPoolingImpl::forward(const torch::Tensor& H, const torch:
   out.attention_logits = scores(H);                                            // [N] or [N, C]
   out.attention = segment_softmax(out.attention_logits, bag_index, num_bags);  // same shape, softmax per column
   const torch::Tensor a =
-      options.dropout() > 0 && is_training() ? torch::dropout(out.attention, options.dropout(), true) : out.attention;
+      options.dropout() > 0 && is_training() ? abmil::dropout(out.attention, options.dropout(), true) : out.attention;
   if (a.dim() == 1) {
     out.z = segment_sum(a.unsqueeze(1) * H, bag_index, num_bags);  // [B, M]
     return out;
