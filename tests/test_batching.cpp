@@ -2,6 +2,8 @@
 // computation (values and gradients), the mean-over-bags loss, and chunked,
 // deduplicated evaluation.
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <torch/torch.h>
 
 #include "abmil/config/config.h"
@@ -138,4 +140,30 @@ TEST(Batching, ChunkedAndDeduplicatedEvaluationIsExact) {
   EXPECT_NEAR(torch::sigmoid(alone.bag_logits).item<double>(), chunked.probabilities[1], 1e-6);
   EXPECT_TRUE(torch::allclose(alone.attention, chunked.attention.slice(0, 1, 41), 1e-5, 1e-7));
   EXPECT_NEAR(chunked.attention.slice(0, 1, 41).sum().item<double>(), 1.0, 1e-6);
+}
+
+TEST(InstanceAuc, PooledAndWithinEachBagOnAHandComputedSplit) {
+  // Bag 0 (positive): weights .4 .4 .1 .1, instance labels 1 1 0 0 -> AUC 1 within it.
+  // Bag 1 (positive): weights .4 .6, labels 1 0 -> AUC 0 within it.
+  // Bag 2 (negative): not scored. Pooled over bags 0 and 1: positives .4 .4 .4,
+  // negatives .1 .1 .6: each positive beats two of three -> 6/9.
+  std::vector<Bag> bags(3);
+  const std::vector<std::vector<int>> labels = {{1, 1, 0, 0}, {1, 0}, {0, 0}};
+  int64_t next = 0;
+  for (int b = 0; b < 3; ++b) {
+    bags[b].id = b;
+    bags[b].label = b < 2 ? 1 : 0;
+    bags[b].instance_labels = labels[b];
+    for (size_t k = 0; k < labels[b].size(); ++k) bags[b].source_indices.push_back(next++);
+  }
+  const BagSplit split = make_split("test", bags, torch::zeros({next, 3}));
+  const torch::Tensor w = torch::tensor({.4, .4, .1, .1, .4, .6, .5, .5}, torch::kDouble);
+  EXPECT_NEAR(instance_auc(split, w), 6.0 / 9.0, 1e-12);
+  EXPECT_NEAR(instance_auc_per_bag(split, w), 0.5, 1e-12);
+  // A positive bag whose instances are all positive has no AUC of its own and is left out.
+  Bag all_positive = bags[0];
+  all_positive.instance_labels = {1, 1, 1, 1};
+  const BagSplit split2 = make_split("test", {all_positive, bags[1]}, torch::zeros({next, 3}));
+  EXPECT_NEAR(instance_auc_per_bag(split2, torch::tensor({.4, .4, .1, .1, .4, .6}, torch::kDouble)), 0.0, 1e-12);
+  EXPECT_TRUE(std::isnan(instance_auc_per_bag(split2, torch::Tensor())));
 }

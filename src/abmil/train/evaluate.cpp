@@ -99,6 +99,7 @@ SplitEvaluation evaluate_and_write(MilModel& model, const BagSplit& split, const
   else if (p.class_probabilities.defined())
     multiclass_json(p, config.data.classes, e.json);
   e.json["instance_auc"] = json_number(e.instance_auc);
+  e.json["instance_auc_per_bag"] = json_number(instance_auc_per_bag(split, weights));
   if (p.attention.defined()) {
     const TopKMetrics top = instance_top_k(split, weights, config.eval.top_k);
     e.json["instance_precision_at_k"] = json_number(top.precision);

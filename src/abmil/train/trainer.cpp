@@ -332,6 +332,30 @@ double instance_auc(const BagSplit& split, const torch::Tensor& weights) {
   return roc_auc(scores, labels);
 }
 
+double instance_auc_per_bag(const BagSplit& split, const torch::Tensor& weights) {
+  if (!weights.defined()) return std::nan("");
+  std::vector<std::vector<double>> w;
+  std::vector<std::vector<int>> y;
+  positive_bags(split, weights, w, y);
+  double sum = 0;
+  int bags = 0;
+  for (size_t b = 0; b < w.size(); ++b) {
+    std::vector<double> scores;
+    std::vector<int> labels;
+    for (size_t k = 0; k < w[b].size(); ++k)
+      if (y[b][k] >= 0) {
+        scores.push_back(w[b][k]);
+        labels.push_back(y[b][k]);
+      }
+    const double auc = roc_auc(scores, labels);
+    if (std::isfinite(auc)) {
+      sum += auc;
+      ++bags;
+    }
+  }
+  return bags > 0 ? sum / bags : std::nan("");
+}
+
 torch::Tensor true_class_branch(const BagSplit& split, const torch::Tensor& branch_attention) {
   if (branch_attention.dim() != 2 || branch_attention.size(0) != split.num_instances())
     throw std::invalid_argument(fmt::format("true_class_branch: branch attention of shape [{}], the split has {} instances",

@@ -177,6 +177,15 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
 /// `weights` [N_total] against the instance labels. NaN when undefined.
 double instance_auc(const BagSplit& split, const torch::Tensor& weights);
 
+/// Instance-level AUC within each bag, averaged: for every positive bag of
+/// `split` (as instance_auc) holding both instance labels, ROC AUC of its
+/// `weights` [N_total] rows against its instance labels; the mean over those
+/// bags, NaN when there are none. Unlike instance_auc it does not compare
+/// weights across bags, whose softmax scales differ with bag size and
+/// witness fraction (slides of 1,000-100,000 patches): it asks how well the
+/// attention ranks each slide's own positive instances, as a heatmap shows.
+double instance_auc_per_bag(const BagSplit& split, const torch::Tensor& weights);
+
 /// The weights of each bag's own class's branch: row r of
 /// `branch_attention` [N_total, C] at column label(bag of r), [N_total]
 /// (instance_auc "for the true class's branch"); a bag with label < 0 takes

@@ -82,6 +82,7 @@ const std::vector<std::pair<std::string, std::string>>& metric_names() {
     std::vector<std::pair<std::string, std::string>> n;
     for (const BagMetricName& m : kBagMetricNames) n.emplace_back(m.key, m.label);
     n.insert(n.end(), {{"instance_auc", "Instance AUC (attention weights)"},
+                       {"instance_auc_per_bag", "Instance AUC within each bag (mean)"},
                        {"instance_precision_at_k", "Instance precision@k"},
                        {"instance_recall_at_k", "Instance recall@k"},
                        {"k", "k"},
@@ -425,7 +426,7 @@ std::string attention_section(const RunData& d) {
   std::string rows;
   const bool top_k_known =
       d.test && d.test->contains("instance_precision_at_k") && !(*d.test)["instance_precision_at_k"].is_null();
-  for (const char* key : {"instance_auc", "instance_precision_at_k", "instance_recall_at_k", "k"})
+  for (const char* key : {"instance_auc", "instance_auc_per_bag", "instance_precision_at_k", "instance_recall_at_k", "k"})
     if (d.test && d.test->contains(key) && !(*d.test)[key].is_null() && (top_k_known || std::string(key) != "k")) {
       const auto it =
           std::find_if(metric_names().begin(), metric_names().end(), [&](const auto& n) { return n.first == key; });
