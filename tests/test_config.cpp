@@ -457,7 +457,7 @@ TEST(Config, ReferenceListsEveryKey) {
                           "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
-  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 83);
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 87);
   EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
   EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
   // Every row starts its doc at the same column as the header's DESCRIPTION.

@@ -270,3 +270,45 @@ TEST(MilModel, PerClassBranchesPickThePredictedClassesBranch) {
   EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([&] { MilModel(m, std::vector<int64_t>{4}, 0, 3); }),
             "model.attention_branches per_class needs an attention pooling (gated_attention, attention), not 'mean'");
 }
+
+// model.instance_loss ce (CLAM's instance clustering) on hand-set embeddings,
+// weights and classifiers: bag of class 1, k = 1.
+TEST(MilModel, InstanceClusteringLossOnAHandComputedBag) {
+  ModelConfig m = small_model("gated_attention");
+  m.encoder = "mlp";
+  m.hidden_dims = {2};
+  m.instance_loss = "ce";
+  m.instance_k = 1;
+  MilModel model(m, std::vector<int64_t>{3}, 0, 1);  // binary: K = 2 instance classifiers
+  ASSERT_EQ(model->instance_weight.sizes(), (std::vector<int64_t>{2, 2, 2}));
+  {
+    torch::NoGradGuard g;
+    model->instance_weight.zero_();
+    model->instance_bias.zero_();
+    model->instance_weight[1].copy_(torch::eye(2));  // classifier 1: logits = h
+  }
+  MilOutput out;
+  out.embeddings = torch::tensor({{1.f, 0.f}, {0.f, 1.f}, {1.f, 1.f}, {2.f, 0.f}});
+  out.attention = torch::tensor({0.1f, 0.4f, 0.3f, 0.2f});
+  const torch::Tensor bag = idx({0, 0, 0, 0});
+  // Most attended h_1 = (0, 1) as class 1 and least attended h_0 = (1, 0) as
+  // class 0: each cross-entropy is log(1 + e^-1).
+  const double in_class = std::log1p(std::exp(-1.0));
+  EXPECT_NEAR(model->instance_clustering_loss(out, bag, torch::tensor({1.f})).item<double>(), in_class, 1e-6);
+  // Out of class: classifier 0 (all zeros) takes h_1 as class 0: log 2; the mean over the 2 classifiers.
+  model->instance_out_of_class = true;
+  EXPECT_NEAR(model->instance_clustering_loss(out, bag, torch::tensor({1.f})).item<double>(),
+              (in_class + std::log(2.0)) / 2, 1e-6);
+  // Two bags: the mean of their losses; the second (class 0, 1 instance) uses classifier 0 on h twice: log 2.
+  model->instance_out_of_class = false;
+  out.embeddings = torch::cat({out.embeddings, torch::tensor({{5.f, 5.f}})});
+  out.attention = torch::cat({out.attention, torch::tensor({1.f})});
+  EXPECT_NEAR(model->instance_clustering_loss(out, idx({0, 0, 0, 0, 1}), torch::tensor({1.f, 0.f})).item<double>(),
+              (in_class + std::log(2.0)) / 2, 1e-6);
+  EXPECT_THROW(model->instance_clustering_loss(out, idx({0, 0, 0, 0, 1}), torch::tensor({1.f, 2.f})),
+               std::invalid_argument);
+  m.pooling = "mean";
+  EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([&] { MilModel(m, std::vector<int64_t>{3}, 0, 1); }),
+            "model.instance_loss ce ranks instances by attention: it needs an attention pooling (gated_attention, "
+            "attention), not 'mean'");
+}

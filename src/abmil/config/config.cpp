@@ -234,6 +234,18 @@ void visit_schema(Config& c, V& v) {
   v("model.attention_branches", c.model.attention_branches, one_of({"1", "per_class"}),
     "attention branches: 1 (the paper) or per_class (CLAM-MB: one attention branch and one classifier per class, 2 "
     "for binary data; the attention CSV gets one column per branch)");
+  v("model.instance_loss", c.model.instance_loss, one_of({"none", "ce"}),
+    "CLAM's instance-level clustering loss (attention poolings): ce trains one 2-way instance classifier per class "
+    "(2 for binary data) on the model.instance_k most attended instances of each bag (its class's branch) as "
+    "positives and the k least attended as negatives, with cross-entropy; none: the bag loss alone");
+  v("model.instance_k", c.model.instance_k, at_least(1),
+    "instance_loss: instances taken from each end of a bag's attention ranking (CLAM's k_sample; fewer when the bag "
+    "is smaller)");
+  v("model.instance_loss_weight", c.model.instance_loss_weight, closed(0, 1),
+    "instance_loss: c in loss = (1 - c) bag loss + c instance loss (CLAM's bag_weight 0.7 is c = 0.3)");
+  v("model.instance_out_of_class", c.model.instance_out_of_class, any(),
+    "instance_loss: also take each other class's k most attended instances as negatives of that class's "
+    "classifier, and average over the classes (CLAM's --subtyping, for classes that are all subtypes)");
   v("model.word_dropout", c.model.word_dropout, closed(0, 0.95),
     "text: share of the tokens replaced by <unk> in training (word dropout, Iyyer et al. 2015)");
   v("model.token_pooling", c.model.token_pooling, one_of({"gated_attention", "attention", "mean", "max"}),

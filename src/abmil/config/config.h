@@ -105,6 +105,11 @@ struct ModelConfig {
   double attention_dropout = 0.0;  ///< dropout on the attention weights in training (AttentionPoolingOptions::dropout)
   /// Attention branches: "1" (the paper) or "per_class" (CLAM-MB: one branch and one classifier per class)
   std::string attention_branches = "1";
+  /// CLAM's instance-level clustering loss (Lu et al., Nat. Biomed. Eng. 2021): none | ce
+  std::string instance_loss = "none";
+  int64_t instance_k = 8;             ///< CLAM's k_sample: most and least attended instances per bag
+  double instance_loss_weight = 0.3;  ///< c: loss = (1 - c) bag loss + c instance loss (CLAM's bag_weight = 1 - c)
+  bool instance_out_of_class = false;  ///< CLAM's subtyping: the other classes' top-k as their negatives
   /// text: pooling of a sentence's tokens: gated_attention | attention | mean | max
   std::string token_pooling = "gated_attention";
   double word_dropout = 0.0;          ///< text: share of token ids replaced by <unk> in training

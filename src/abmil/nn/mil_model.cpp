@@ -27,6 +27,12 @@ MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>
                                   "attention), not '" + config.pooling + "'");
     branches = std::max<int64_t>(outputs, 2);
   }
+  if (config.instance_loss != "none" && config.instance_loss != "ce")
+    throw std::invalid_argument("unknown model.instance_loss '" + config.instance_loss + "' (expected none or ce)");
+  if (config.instance_loss != "none" && config.pooling != "gated_attention" && config.pooling != "attention")
+    throw std::invalid_argument("model.instance_loss " + config.instance_loss +
+                                " ranks instances by attention: it needs an attention pooling (gated_attention, "
+                                "attention), not '" + config.pooling + "'");
   encoder = register_module("encoder", make_encoder(config, instance_shape, vocabulary_size));
   const int64_t M = encoder->embedding_dim();
   if (!is_instance_level(config.pooling))
@@ -39,10 +45,57 @@ MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>
     branch_weight = register_parameter("branch_weight", torch::empty({branches, M}).uniform_(-bound, bound));
     branch_bias = register_parameter("branch_bias", torch::empty({branches}).uniform_(-bound, bound));
   }
+  if (config.instance_loss == "ce") {  // K fc M -> 2, initialised as torch.nn.Linear
+    const int64_t K = std::max<int64_t>(outputs, 2);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(M));
+    instance_weight = register_parameter("instance_weight", torch::empty({K, 2, M}).uniform_(-bound, bound));
+    instance_bias = register_parameter("instance_bias", torch::empty({K, 2}).uniform_(-bound, bound));
+    instance_k = config.instance_k;
+    instance_out_of_class = config.instance_out_of_class;
+  }
+}
+
+torch::Tensor MilModelImpl::instance_clustering_loss(const MilOutput& out, const torch::Tensor& bag_index,
+                                                     const torch::Tensor& labels) const {
+  if (instance_k <= 0 || !instance_weight.defined() || !out.embeddings.defined() || !out.attention.defined())
+    throw std::logic_error("instance_clustering_loss: the model has no instance classifiers (model.instance_loss)");
+  const int64_t K = instance_weight.size(0), B = labels.size(0);
+  const torch::Tensor counts = torch::bincount(bag_index.cpu(), {}, B);
+  const auto* n_of = counts.data_ptr<int64_t>();
+  const torch::Tensor y = labels.detach().cpu().to(torch::kLong);
+  const torch::Tensor A = (branches > 1 ? out.branch_attention : out.attention.unsqueeze(1)).detach();  // [N, K|1]
+  std::vector<torch::Tensor> per_bag;
+  int64_t start = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = n_of[b], label = y[b].item<int64_t>();
+    if (label < 0 || label >= K)
+      throw std::invalid_argument("instance_clustering_loss: bag label " + std::to_string(label) + " outside [0, " +
+                                  std::to_string(K) + ")");
+    const torch::Tensor H = out.embeddings.narrow(0, start, n);
+    const int64_t k = std::min(instance_k, n);
+    torch::Tensor sum;
+    for (int64_t c = 0; c < K; ++c) {
+      if (c != label && !instance_out_of_class) continue;
+      const torch::Tensor a = A.narrow(0, start, n).select(1, A.size(1) > 1 ? c : 0);
+      torch::Tensor rows = std::get<1>(a.topk(k));  // most attended
+      torch::Tensor target = torch::full({k}, c == label ? 1 : 0, torch::kLong);
+      if (c == label) {  // in the class: the k least attended are its negatives
+        rows = torch::cat({rows, std::get<1>(a.topk(k, 0, /*largest=*/false))});
+        target = torch::cat({target, torch::zeros({k}, torch::kLong)});
+      }
+      const torch::Tensor logits = torch::addmm(instance_bias[c], H.index_select(0, rows), instance_weight[c].t());
+      const torch::Tensor term = torch::cross_entropy_loss(logits, target.to(logits.device()));
+      sum = sum.defined() ? sum + term : term;
+    }
+    per_bag.push_back(instance_out_of_class ? sum / static_cast<double>(K) : sum);
+    start += n;
+  }
+  return torch::stack(per_bag).mean();
 }
 
 MilOutput MilModelImpl::forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
   MilOutput out;
+  if (instance_k > 0) out.embeddings = H;
   if (pooling && branches > 1) {
     PoolingOutput p = pooling->forward(H, bag_index, num_bags);  // z [B, C, M], attention [N, C]
     const torch::Tensor logits = (p.z * branch_weight.unsqueeze(0)).sum(2) + branch_bias;  // [B, C]

@@ -32,6 +32,9 @@ struct MilOutput {
   /// [N, T] the encoder's inner weights (text: token weights of each sentence,
   /// each row sums to 1); undefined for encoders without (see EncoderOutput)
   torch::Tensor inner_attention;
+  /// [N, M] the instance embeddings H the pooling saw; set only when the
+  /// model has CLAM's instance classifiers (MilModelImpl::instance_k > 0)
+  torch::Tensor embeddings;
 };
 
 /// theta(X) = g(sigma(f(X))): encoder f, MIL pooling sigma, classifier g (paper eq. 5).
@@ -54,7 +57,7 @@ class MilModelImpl : public torch::nn::Module {
   /// Throws std::invalid_argument for unknown encoder/pooling/classifier
   /// names, an encoder that cannot take the instances, outputs < 1, an
   /// instance-level pooling with more than one output, and per_class
-  /// branches with a pooling without attention.
+  /// branches or an instance loss with a pooling without attention.
   MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape, int64_t vocabulary_size = 0,
                int64_t outputs = 1);
 
@@ -66,11 +69,33 @@ class MilModelImpl : public torch::nn::Module {
   /// encoder runs in chunks, see evaluate()).
   MilOutput forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags);
 
+  /// CLAM's instance-level clustering loss (Lu et al., Nat. Biomed. Eng.
+  /// 2021, "Instance-level clustering"; CLAM's inst_eval / inst_eval_out)
+  /// for `out` of a packed batch (bag_index [N], bags contiguous) with bag
+  /// labels `labels` [B] (0/1, or class indices). For each bag of class y,
+  /// classifier y (fc M -> 2) takes the k = min(instance_k, n) instances
+  /// with the highest weights of branch y (the one branch with
+  /// attention_branches 1) as class 1 and the k lowest as class 0; with
+  /// instance_out_of_class, every other classifier c takes branch c's k
+  /// highest as class 0, and the bag's sum is divided by the number of
+  /// classifiers. Each term is the cross-entropy mean over its 2k (or k)
+  /// instances; the result is the mean over bags, a scalar. Gradients reach
+  /// H and the instance classifiers, not the attention (the ranking only
+  /// picks rows). Throws std::logic_error without instance classifiers or
+  /// embeddings, std::invalid_argument for a label outside [0, classifiers).
+  torch::Tensor instance_clustering_loss(const MilOutput& out, const torch::Tensor& bag_index,
+                                         const torch::Tensor& labels) const;
+
   std::shared_ptr<InstanceEncoderImpl> encoder;
   std::shared_ptr<MilPoolingImpl> pooling;  ///< null for instance-level poolings
   torch::nn::Linear classifier{nullptr};  ///< fc M -> outputs; null with C branches
   /// C branches: the C classifiers' weights [C, M] and biases [C]; undefined with one branch
   torch::Tensor branch_weight, branch_bias;
+  /// model.instance_loss ce: CLAM's instance classifiers, one fc M -> 2 per
+  /// class (2 for binary data): weights [K, 2, M], biases [K, 2]; undefined otherwise
+  torch::Tensor instance_weight, instance_bias;
+  int64_t instance_k = 0;              ///< model.instance_k with instance_loss ce; 0 = no instance loss
+  bool instance_out_of_class = false;  ///< model.instance_out_of_class
   std::string pooling_name;
   int64_t outputs = 1;   ///< 1 or C
   int64_t branches = 1;  ///< attention branches: 1, or C (2 for one output) with per_class

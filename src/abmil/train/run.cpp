@@ -120,7 +120,7 @@ RunSummary run_train(const Config& given, std::ostream& log, const std::filesyst
   MilModel model(config.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()), data.num_outputs());
   model->multi_label = data.multi_label;
   model->to(device);
-  check_trainable(config.train, data);
+  check_trainable(config, data);
 
   RunSummary summary;
   summary.run_dir = prepare_run_dir(config, data, resume_dir);

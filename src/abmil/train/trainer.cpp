@@ -386,10 +386,13 @@ TrainResult fit(MilModel& model, const MilData& data, const Config& config, torc
   return fit(model, data, config, device, options);
 }
 
-void check_trainable(const TrainConfig& tc, const MilData& data) {
-  if (data.multi_label && tc.class_balance != "none")
-    throw std::invalid_argument("train.class_balance " + tc.class_balance +
+void check_trainable(const Config& config, const MilData& data) {
+  if (data.multi_label && config.train.class_balance != "none")
+    throw std::invalid_argument("train.class_balance " + config.train.class_balance +
                                 " balances single-label classes; multi-label data (data.multi_label) takes none");
+  if (data.multi_label && config.model.instance_loss != "none")
+    throw std::invalid_argument("model.instance_loss " + config.model.instance_loss +
+                                " trains one class per bag; multi-label data (data.multi_label) takes none");
 }
 
 AdamOptions adam_options(const TrainConfig& tc) {
@@ -486,6 +489,10 @@ std::pair<double, torch::Tensor> train_step(MilModel& model, FusedAdam& optimize
       model_input(c.train, augment ? augment_patches(batch.instances, c.augmentation) : batch.instances);
   MilOutput out = model->forward(x.to(c.device), batch.bag_index.to(c.device), batch.num_bags());
   torch::Tensor loss = bag_loss(out.bag_logits, batch.labels.to(c.device), c.class_weights);
+  if (model->instance_k > 0) {  // CLAM: (1 - c) bag loss + c instance clustering loss
+    const double w = c.config.model.instance_loss_weight;
+    loss = (1 - w) * loss + w * model->instance_clustering_loss(out, batch.bag_index.to(c.device), batch.labels);
+  }
   const double loss_value = loss.item<double>();
   if (!std::isfinite(loss_value))
     throw TrainingDiverged(fmt::format("training diverged: non-finite loss ({}) at epoch {}, step {} of {}", loss_value,
@@ -574,7 +581,7 @@ EpochLog validation_epoch(MilModel& model, const BagSplit& validation, const Con
 TrainResult fit(MilModel& model, const MilData& data, const Config& config, torch::Device device,
                 const FitOptions& options) {
   const TrainConfig& tc = config.train;
-  check_trainable(tc, data);
+  check_trainable(config, data);
   FusedAdam optimizer(model->parameters(), adam_options(tc));
   std::seed_seq order_seq{static_cast<uint64_t>(config.experiment.seed), uint64_t{4}};
   std::mt19937_64 order_rng(order_seq);

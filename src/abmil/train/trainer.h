@@ -131,11 +131,12 @@ struct FitOptions {
   bool show_progress = false;          ///< progress bar on stderr
 };
 
-/// Throws std::invalid_argument when `data` cannot be trained as `tc` says:
-/// train.class_balance other than none on multi-label data (the balancing
-/// weighs single-label classes). fit() checks it; run_train checks it
-/// before making a run directory.
-void check_trainable(const TrainConfig& tc, const MilData& data);
+/// Throws std::invalid_argument when `data` cannot be trained as `config`
+/// says: on multi-label data, train.class_balance other than none (the
+/// balancing weighs single-label classes) or a model.instance_loss (CLAM's
+/// instance classifiers take one class per bag). fit() checks it;
+/// run_train checks it before making a run directory.
+void check_trainable(const Config& config, const MilData& data);
 
 /// FusedAdam's options from train.optimizer (lr, betas, weight decay), as
 /// fit() trains with them. Throws std::out_of_range when betas has fewer
