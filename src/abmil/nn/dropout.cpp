@@ -48,7 +48,9 @@ void draw_words(at::mt19937& mt, uint32_t* words, int64_t count) {
 
 torch::Tensor dropout(const torch::Tensor& x, double p, bool train) {
   if (!train || p == 0) return x;
-  if (!(p > 0 && p < 1) || !x.device().is_cpu() || x.scalar_type() != torch::kFloat || x.numel() == 0)
+  // With MKL, LibTorch's bernoulli_ draws from MKL's stream instead: leave it to LibTorch.
+  if (!(p > 0 && p < 1) || !x.device().is_cpu() || x.scalar_type() != torch::kFloat || x.numel() == 0 ||
+      at::hasMKL())
     return torch::dropout(x, p, train);
   // at::native::_dropout: noise = empty_like(x).bernoulli_(1 - p); noise.div_(1 - p); x * noise.
   // bernoulli_ without MKL (templates::cpu::bernoulli_kernel): per element in memory
