@@ -394,3 +394,33 @@ TEST(SlideBags, TrainsMultiLabelSlides) {
       << balanced.output;
   EXPECT_FALSE(fs::exists(tmp.path / "run2"));
 }
+
+// model.instance_loss ce (CLAM's instance clustering) through `abmil train`:
+// with weight 0 the run is the run without it (no dropout here, and the
+// instance classifiers are drawn after every other parameter), with CLAM's
+// 0.3 it moves training and still learns the classes.
+TEST(SlideBags, ClamInstanceLossTrainsAndWeightZeroIsTheBagLossAlone) {
+  TempDir tmp("slides_instance_loss");
+  write_clam(tmp.path / "data", make_slides());
+  write_text(tmp.path / "h5.yaml", train_config(tmp.path / "data", "h5"));
+  const auto plain = run_abmil("train h5.yaml --output plain --set train.epochs=8", tmp.path);
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  const auto zero = run_abmil(
+      "train h5.yaml --output zero --set train.epochs=8 --set model.instance_loss=ce --set model.instance_loss_weight=0",
+      tmp.path);
+  ASSERT_EQ(zero.code, 0) << zero.output;
+  EXPECT_EQ(read_text(tmp.path / "zero" / "predictions" / "test.csv"),
+            read_text(tmp.path / "plain" / "predictions" / "test.csv"));
+  const auto clam = run_abmil(
+      "train h5.yaml --output clam --set model.instance_loss=ce --set model.instance_k=4 "
+      "--set model.attention_branches=per_class",
+      tmp.path);
+  ASSERT_EQ(clam.code, 0) << clam.output;
+  const auto m = nlohmann::json::parse(read_text(tmp.path / "clam" / "metrics.json"))["test"];
+  EXPECT_GE(m["macro_auc"].get<double>(), 0.95) << m.dump();
+  const auto clam8 = run_abmil(
+      "train h5.yaml --output clam8 --set train.epochs=8 --set model.instance_loss=ce --set model.instance_k=4", tmp.path);
+  ASSERT_EQ(clam8.code, 0) << clam8.output;
+  EXPECT_NE(read_text(tmp.path / "clam8" / "predictions" / "test.csv"),
+            read_text(tmp.path / "plain" / "predictions" / "test.csv"));
+}
