@@ -21,15 +21,16 @@ MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>
   if (config.attention_branches != "1" && config.attention_branches != "per_class")
     throw std::invalid_argument("unknown model.attention_branches '" + config.attention_branches +
                                 "' (expected 1 or per_class)");
+  const bool attention_pooling = config.pooling == "gated_attention" || config.pooling == "attention";
   if (config.attention_branches == "per_class") {
-    if (config.pooling != "gated_attention" && config.pooling != "attention")
+    if (!attention_pooling)
       throw std::invalid_argument("model.attention_branches per_class needs an attention pooling (gated_attention, "
                                   "attention), not '" + config.pooling + "'");
     branches = std::max<int64_t>(outputs, 2);
   }
   if (config.instance_loss != "none" && config.instance_loss != "ce")
     throw std::invalid_argument("unknown model.instance_loss '" + config.instance_loss + "' (expected none or ce)");
-  if (config.instance_loss != "none" && config.pooling != "gated_attention" && config.pooling != "attention")
+  if (config.instance_loss != "none" && !attention_pooling)
     throw std::invalid_argument("model.instance_loss " + config.instance_loss +
                                 " ranks instances by attention: it needs an attention pooling (gated_attention, "
                                 "attention), not '" + config.pooling + "'");

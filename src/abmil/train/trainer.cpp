@@ -314,6 +314,16 @@ void positive_bags(const BagSplit& split, const torch::Tensor& weights, std::vec
   }
 }
 
+/// Appends the weights `w` and labels `y` of one bag's instances whose label is known (y >= 0).
+void append_known(const std::vector<double>& w, const std::vector<int>& y, std::vector<double>& scores,
+                  std::vector<int>& labels) {
+  for (size_t k = 0; k < w.size(); ++k)
+    if (y[k] >= 0) {
+      scores.push_back(w[k]);
+      labels.push_back(y[k]);
+    }
+}
+
 }  // namespace
 
 double instance_auc(const BagSplit& split, const torch::Tensor& weights) {
@@ -323,12 +333,7 @@ double instance_auc(const BagSplit& split, const torch::Tensor& weights) {
   positive_bags(split, weights, w, y);
   std::vector<double> scores;
   std::vector<int> labels;
-  for (size_t b = 0; b < w.size(); ++b)
-    for (size_t k = 0; k < w[b].size(); ++k)
-      if (y[b][k] >= 0) {
-        scores.push_back(w[b][k]);
-        labels.push_back(y[b][k]);
-      }
+  for (size_t b = 0; b < w.size(); ++b) append_known(w[b], y[b], scores, labels);
   return roc_auc(scores, labels);
 }
 
@@ -342,11 +347,7 @@ double instance_auc_per_bag(const BagSplit& split, const torch::Tensor& weights)
   for (size_t b = 0; b < w.size(); ++b) {
     std::vector<double> scores;
     std::vector<int> labels;
-    for (size_t k = 0; k < w[b].size(); ++k)
-      if (y[b][k] >= 0) {
-        scores.push_back(w[b][k]);
-        labels.push_back(y[b][k]);
-      }
+    append_known(w[b], y[b], scores, labels);
     const double auc = roc_auc(scores, labels);
     if (std::isfinite(auc)) {
       sum += auc;
@@ -487,11 +488,12 @@ std::pair<double, torch::Tensor> train_step(MilModel& model, FusedAdam& optimize
   optimizer.zero_grad();
   const torch::Tensor x =
       model_input(c.train, augment ? augment_patches(batch.instances, c.augmentation) : batch.instances);
-  MilOutput out = model->forward(x.to(c.device), batch.bag_index.to(c.device), batch.num_bags());
+  const torch::Tensor bag_index = batch.bag_index.to(c.device);
+  MilOutput out = model->forward(x.to(c.device), bag_index, batch.num_bags());
   torch::Tensor loss = bag_loss(out.bag_logits, batch.labels.to(c.device), c.class_weights);
   if (model->instance_k > 0) {  // CLAM: (1 - c) bag loss + c instance clustering loss
     const double w = c.config.model.instance_loss_weight;
-    loss = (1 - w) * loss + w * model->instance_clustering_loss(out, batch.bag_index.to(c.device), batch.labels);
+    loss = (1 - w) * loss + w * model->instance_clustering_loss(out, bag_index, batch.labels);
   }
   const double loss_value = loss.item<double>();
   if (!std::isfinite(loss_value))
