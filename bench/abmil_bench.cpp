@@ -19,7 +19,8 @@
 //     gated-attention matmuls alone, forward and backward, over N instances
 //     in chunks (bench/feature_files_speed.py prints it beside the epochs).
 //   abmil_bench large --instances K [--dim 1024] [--threads T] [--steps 5] [--flush-denormal on|off]
-//     One bag of K feature vectors (MLP 1024->128 encoder, gated attention):
+//                     [--pooling gated_attention]
+//     One bag of K feature vectors (MLP 1024->128 encoder, the pooling with its defaults):
 //     seconds per training step (median) and peak resident memory.
 #include <sys/resource.h>
 
@@ -217,14 +218,19 @@ int bench_mnist(const std::string& data_dir, int64_t threads, int64_t epochs, co
   return 0;
 }
 
-int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps, bool flush_denormal) {
+int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps, bool flush_denormal,
+                const std::string& pooling_name) {
   const int n_threads = setup_runtime(threads, flush_denormal);
   torch::manual_seed(1);
   MlpEncoder encoder(MlpEncoderOptions(dim).hidden_dims({128}));
-  GatedAttentionPooling pooling(GatedAttentionPoolingOptions(128).attention_dim(128));
-  torch::nn::Linear classifier(128, 1);
+  PoolingSpec spec;  // every model.* default but M = 128, L = 128
+  spec.name = pooling_name;
+  spec.embedding_dim = 128;
+  spec.attention_dim = 128;
+  const std::shared_ptr<MilPoolingImpl> pooling = make_pooling(spec);
+  torch::nn::Linear classifier(pooling->output_dim(128), 1);
   std::vector<torch::Tensor> params = encoder->parameters();
-  for (auto* m : std::initializer_list<torch::nn::Module*>{pooling.ptr().get(), classifier.ptr().get()})
+  for (auto* m : std::initializer_list<torch::nn::Module*>{pooling.get(), classifier.ptr().get()})
     for (auto& p : m->parameters()) params.push_back(p);
   torch::optim::Adam opt(params, torch::optim::AdamOptions(5e-4));
   const torch::Tensor x = torch::randn({instances, dim});
@@ -240,14 +246,16 @@ int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps, 
     if (s > 0) t.push_back(since(t0));  // step 0 is the warm-up
   }
   const nlohmann::json out = {{"bench", "large_bag"},
+                              {"pooling", pooling_name},
                               {"instances", instances},
                               {"dim", dim},
                               {"threads", n_threads},
                               {"step_s_median", median(t)},
                               {"peak_rss_mib", peak_rss_mib()},
                               {"flush_denormal", flush_denormal}};
-  std::cout << fmt::format("one bag of {} x {} features: {:.4f} s per training step, peak resident memory {:.0f} MiB\n",
-                           instances, dim, median(t), peak_rss_mib())
+  std::cout << fmt::format(
+                   "{}: one bag of {} x {} features: {:.4f} s per training step, peak resident memory {:.0f} MiB\n",
+                   pooling_name, instances, dim, median(t), peak_rss_mib())
             << out.dump() << "\n";
   return 0;
 }
@@ -303,6 +311,8 @@ int main(int argc, char** argv) {
   large->add_option("--dim", dim, "features per instance");
   large->add_option("--threads", threads, "LibTorch threads (0 = all cores)");
   large->add_option("--steps", steps, "timed training steps (after one warm-up step)");
+  std::string pooling = "gated_attention";
+  large->add_option("--pooling", pooling, "model.pooling (its model.* defaults, M = L = 128)");
   int64_t chunk = 8192;
   CLI::App* features =
       app.add_subcommand("features", "whole-slide features: the compute floor of an epoch (matmuls alone)");
@@ -317,7 +327,7 @@ int main(int argc, char** argv) {
   try {
     if (*mnist) return bench_mnist(data_dir, threads, epochs, bs, train_bags, test_bags, !no_dedupe, flush_denormal);
     if (*features) return bench_features(instances, dim, threads, chunk, flush_denormal);
-    return bench_large(instances, dim, threads, steps, flush_denormal);
+    return bench_large(instances, dim, threads, steps, flush_denormal, pooling);
   } catch (const std::exception& e) {
     std::cerr << "abmil_bench: error: " << e.what() << "\n";
     return 2;

@@ -20,10 +20,11 @@ PACKAGES=(
   dataset-fashion-mnist             # real Fashion-MNIST for the default demo, no download
   chromium fonts-dejavu-core        # the report test opens report.html in headless Chromium
   python3-yaml python3-matplotlib   # experiments/: sweep runner, tables and figures
+  python3-numpy                     # the embed test reads embeddings.npy with numpy.load
   clang libclang-rt-14-dev          # scripts/fuzz.sh: libFuzzer targets (fuzz/)
 )
 
-if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-torch python3-numpy python3-h5py); fi
+if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-torch python3-h5py); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

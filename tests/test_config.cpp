@@ -236,8 +236,9 @@ TEST(Config, OutOfRange) {
 
 TEST(Config, BadChoiceSuggestsTheIntendedOne) {
   EXPECT_EQ(config_error("model:\n  embedding_dim: 10\n  pooling: gated\n"),
-            "cfg.yaml:3: model.pooling: 'gated' is not one of gated_attention, attention, mean, max, instance_max, "
-            "instance_mean (did you mean 'gated_attention'?)");
+            "cfg.yaml:3: model.pooling: 'gated' is not one of gated_attention, attention, mean, max, lse, topk_mean, "
+            "multihead_gated_attention, pma, transformer, dsmil, instance_max, instance_mean (did you mean "
+            "'gated_attention'?)");
   EXPECT_EQ(config_error("runtime:\n  device: CUDA\n"),
             "cfg.yaml:2: runtime.device: 'CUDA' is not one of cpu, cuda (did you mean 'cuda'?)");
   EXPECT_EQ(config_error("runtime:\n  device: tpu-pod-v5\n"),
@@ -427,6 +428,15 @@ TEST(Config, ReferenceListsEveryKey) {
                           "model.attention_dim",
                           "model.attention_dropout",
                           "model.attention_branches",
+                          "model.heads",
+                          "model.merge",
+                          "model.seeds",
+                          "model.layers",
+                          "model.transformer_memory_mib",
+                          "model.lse_r",
+                          "model.pool_k",
+                          "model.max_instance_loss_weight",
+                          "model.normalize_embedding",
                           "model.token_pooling",
                           "model.word_dropout",
                           "model.classifier",
@@ -457,8 +467,10 @@ TEST(Config, ReferenceListsEveryKey) {
                           "output.save_checkpoint"})
     EXPECT_NE(ref.find(std::string("\n") + key + " "), std::string::npos) << key;
   // Header + one line per key.
-  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 87);
-  EXPECT_NE(ref.find("gated_attention|attention|mean|max|instance_max|instance_mean"), std::string::npos);
+  EXPECT_EQ(std::count(ref.begin(), ref.end(), '\n'), 96);
+  EXPECT_NE(ref.find("gated_attention|attention|mean|max|lse|topk_mean|multihead_gated_attention|pma|transformer|dsmil|"
+                     "instance_max|instance_mean"),
+            std::string::npos);
   EXPECT_NE(ref.find("(0, 10000]"), std::string::npos);
   // Every row starts its doc at the same column as the header's DESCRIPTION.
   const std::size_t doc_column = ref.find("DESCRIPTION");

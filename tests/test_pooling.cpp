@@ -310,5 +310,5 @@ TEST(MilModel, InstanceClusteringLossOnAHandComputedBag) {
   m.pooling = "mean";
   EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([&] { MilModel(m, std::vector<int64_t>{3}, 0, 1); }),
             "model.instance_loss ce ranks instances by attention: it needs an attention pooling (gated_attention, "
-            "attention), not 'mean'");
+            "attention, multihead_gated_attention), not 'mean'");
 }

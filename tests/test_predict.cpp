@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,6 +28,14 @@ using abmil_test::TempDir;
 using abmil_test::write_text;
 
 namespace {
+
+/// The header dict of a float32 [rows, cols] .npy padded to `length` bytes (NumPy format 1.0).
+std::string fmt_header(int rows, int cols, size_t length) {
+  std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                  std::to_string(cols) + "), }";
+  if (h.size() + 1 <= length) h.append(length - h.size() - 1, ' ');
+  return h + "\n";
+}
 
 /// Bag name -> (bag_label cell, bag_probability) of DIR/predictions/test.csv.
 std::map<std::string, std::pair<std::string, double>> predictions(const fs::path& dir) {
@@ -267,4 +276,93 @@ TEST(Init, EveryStarterTrainsAsWritten) {
     EXPECT_EQ(predictions(tmp.path / "runs" / kind / "predict").size(), kind == "feature_bags" ? 30u : 3u);
     EXPECT_EQ(abmil("init " + kind + " my_data").code, 2);  // never overwrites
   }
+}
+
+// `abmil embed`: every bag's z as a float32 .npy that numpy reads, rows
+// L2-normalised (raw with --raw), an index CSV, and the cosine top-1
+// nearest-neighbour accuracy, recomputed here from the written files.
+// The run uses pma with one seed: its attention CSV carries the seed's column.
+TEST(Embed, NormalizedEmbeddingsAndNearestNeighbourAccuracy) {
+  TempDir tmp("embed");
+  write_features(tmp.path / "bags.csv", 40, true);
+  write_text(tmp.path / "patients.yaml",
+             "data: {kind: feature_bags, path: bags.csv}\n"
+             "model: {hidden_dims: [16, 8], pooling: pma, heads: 2, normalize_embedding: true}\n"
+             "train: {epochs: 30, bags_per_step: 4, optimizer: {lr: 0.01}}\n"
+             "runtime: {threads: 1, progress: never}\n");
+  auto abmil = [&](const std::string& args) { return run_abmil(args, tmp.path); };
+  const auto trained = abmil("train patients.yaml");
+  ASSERT_EQ(trained.code, 0) << trained.output;
+  const fs::path run = tmp.path / "runs" / "patients";
+  const abmil::CsvTable attention = abmil::read_csv(run / "attention" / "test.csv", /*quoted=*/true);
+  ASSERT_EQ(attention.header.back(), "attention_seed0");
+  for (size_t r = 0; r < attention.rows.size(); ++r)  // one seed: the weight is that seed's
+    EXPECT_NEAR(attention.number(r, 5), attention.number(r, attention.header.size() - 1), 1e-7);
+
+  const auto embedded = abmil("embed runs/patients");
+  ASSERT_EQ(embedded.code, 0) << embedded.output;
+  const fs::path out = run / "embed";
+  const std::string npy = read_text(out / "embeddings.npy");
+  ASSERT_GT(npy.size(), 10u);
+  EXPECT_EQ(npy.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
+  const size_t header = static_cast<unsigned char>(npy[8]) + 256 * static_cast<unsigned char>(npy[9]);
+  EXPECT_EQ((10 + header) % 64, 0u);
+  EXPECT_EQ(npy.substr(10, header), fmt_header(40, 8, header));
+  ASSERT_EQ(npy.size(), 10 + header + 40 * 8 * sizeof(float));
+  std::vector<float> z(40 * 8);
+  std::memcpy(z.data(), npy.data() + 10 + header, z.size() * sizeof(float));
+  for (int b = 0; b < 40; ++b) {
+    double norm = 0;
+    for (int d = 0; d < 8; ++d) norm += z[b * 8 + d] * z[b * 8 + d];
+    EXPECT_NEAR(norm, 1.0, 1e-5) << "row " << b;
+  }
+  // the index, and the retrieval figure recomputed from it
+  const abmil::CsvTable index = abmil::read_csv(out / "embeddings.csv", /*quoted=*/true);
+  ASSERT_EQ(index.header, (std::vector<std::string>{"row", "split", "bag_id", "bag_name", "label"}));
+  ASSERT_EQ(index.rows.size(), 40u);
+  int queries = 0, hits = 0;
+  for (size_t q = 0; q < 40; ++q) {
+    if (index.rows[q][1] != "test") continue;
+    double best = -2;
+    size_t nearest = 0;
+    for (size_t r = 0; r < 40; ++r) {
+      if (index.rows[r][1] == "test") continue;
+      double dot = 0;
+      for (int d = 0; d < 8; ++d) dot += z[q * 8 + d] * z[r * 8 + d];
+      if (dot > best) best = dot, nearest = r;
+    }
+    ++queries;
+    hits += index.rows[nearest][4] == index.rows[q][4];
+  }
+  const nlohmann::json j = read_json(out / "embed.json");
+  ASSERT_GT(queries, 0);
+  EXPECT_EQ(j["test_bags"], queries);
+  EXPECT_EQ(j["reference_bags"], 40 - queries);
+  EXPECT_NEAR(j["top1_accuracy"].get<double>(), static_cast<double>(hits) / queries, 1e-12);
+  EXPECT_TRUE(j["normalized"].get<bool>());
+  EXPECT_NE(embedded.output.find("top-1 nearest-neighbour accuracy (cosine) of " + std::to_string(queries) +
+                                 " test bags against " + std::to_string(40 - queries) + " training bags"),
+            std::string::npos)
+      << embedded.output;
+  // numpy reads it as written
+  const int numpy = abmil_test::run_shell("cd " + abmil_test::shell_quote(out.string()) +
+                                          " && /usr/bin/python3 -c \"import numpy; a = numpy.load('embeddings.npy'); "
+                                          "print(a.dtype, a.shape, round(float((a * a).sum(1).mean()), 4))\" > "
+                                          "numpy.txt 2>&1");
+  EXPECT_EQ(numpy, 0) << read_text(out / "numpy.txt");
+  EXPECT_EQ(read_text(out / "numpy.txt"), "float32 (40, 8) 1.0\n");
+
+  // --raw: the same directions, not unit length
+  ASSERT_EQ(abmil("embed runs/patients --raw --output raw").code, 0);
+  const std::string raw = read_text(tmp.path / "raw" / "embeddings.npy");
+  ASSERT_EQ(raw.size(), npy.size());
+  std::vector<float> r(40 * 8);
+  std::memcpy(r.data(), raw.data() + 10 + header, r.size() * sizeof(float));
+  double norm0 = 0;
+  for (int d = 0; d < 8; ++d) norm0 += r[d] * r[d];
+  norm0 = std::sqrt(norm0);
+  EXPECT_GT(std::abs(norm0 - 1.0), 1e-3);
+  for (int d = 0; d < 8; ++d) EXPECT_NEAR(r[d] / norm0, z[d], 1e-5);
+  // an existing output folder is refused before anything is read
+  EXPECT_EQ(abmil("embed runs/patients --output raw").code, 2);
 }

@@ -19,7 +19,11 @@ REFERENCE = os.path.join(HERE, "ilse2018_results.yaml")
 
 # abmil's model.pooling names as the tables show them.
 POOLING_NAMES = {"gated_attention": "gated attention", "attention": "attention", "mean": "embedding mean",
-                 "max": "embedding max", "instance_max": "instance max", "instance_mean": "instance mean"}
+                 "max": "embedding max", "instance_max": "instance max", "instance_mean": "instance mean",
+                 "lse": "log-sum-exp (r 5)", "topk_mean": "top-3 mean",
+                 "multihead_gated_attention": "multi-head gated attention (4 heads)",
+                 "pma": "Set Transformer PMA (1 seed, 4 heads)", "transformer": "transformer + CLS (2 layers)",
+                 "dsmil": "DSMIL"}
 # abmil's model.pooling names -> the paper's method names (the reference YAML's keys).
 PAPER_METHODS = {"instance_max": "instance_max", "instance_mean": "instance_mean", "max": "embedding_max",
                  "mean": "embedding_mean", "attention": "attention", "gated_attention": "gated_attention"}

@@ -51,7 +51,9 @@ OLD_COLUMNS = ["method", "mean_bag_size", "bag_size_std", "train_bags", "seed", 
                "instance_auc", "epochs_run", "best_epoch", "seconds"]
 COLUMNS = OLD_COLUMNS + ["commit", "config_sha"]
 # abmil's model.pooling names, in the order of the table's columns and the plot's lines.
-METHODS = ["instance_max", "instance_mean", "max", "mean", "attention", "gated_attention"]
+METHODS = ["instance_max", "instance_mean", "max", "mean", "attention", "gated_attention",
+           # the poolings beyond the paper's (experiments/poolings/mnist_sweep.yaml)
+           "lse", "topk_mean", "multihead_gated_attention", "pma", "transformer", "dsmil"]
 LABELS = tables.POOLING_NAMES
 
 

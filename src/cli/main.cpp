@@ -1,4 +1,4 @@
-// The `abmil` command: train | cv | predict | visualize | report | config | init.
+// The `abmil` command: train | cv | predict | embed | visualize | report | config | init.
 // One function declares each subcommand's options (with their help text,
 // declared once) and one runs it; the work lives in the library.
 #include <CLI/CLI.hpp>
@@ -210,6 +210,33 @@ std::function<int()> setup_predict(CLI::App& app, ToolArgs& a) {
   };
 }
 
+struct EmbedArgs {
+  std::string run_dir;
+  ConfigArgs config;
+  bool raw = false;
+};
+
+std::function<int()> setup_embed(CLI::App& app, EmbedArgs& a) {
+  CLI::App* cmd = app.add_subcommand(
+      "embed", "Write every bag's embedding z (before the classifier) and a nearest-neighbour retrieval check");
+  cmd->add_option("run_dir", a.run_dir, "Run directory of `abmil train` (its config.yaml and checkpoints/best.pt)")
+      ->required();
+  add_config_options(cmd, a.config,
+                     "Config whose data section gives the bags (default: the run's config.yaml); split as in "
+                     "training (same data.kind, seed and files)",
+                     "Output folder (must not exist or be empty); default RUN_DIR/embed, or embed-2, ... if taken");
+  cmd->add_flag("--raw", a.raw, "Write z as the pooling gives it (default: each row L2-normalised)");
+  cmd->footer(
+      "Writes embeddings.npy (float32 [bags, D], numpy.load reads it), embeddings.csv (row, split, bag_id, "
+      "bag_name, label)\nand embed.json: the top-1 nearest-neighbour accuracy (cosine) of the test bags against "
+      "the training bags.");
+  return [cmd, &a] {
+    if (!*cmd) return -1;
+    abmil::run_embed(a.run_dir, a.config.config_path, a.config.overrides, a.config.output_dir, a.raw, std::cout);
+    return 0;
+  };
+}
+
 std::function<int()> setup_visualize(CLI::App& app, ToolArgs& a) {
   CLI::App* cmd =
       app.add_subcommand("visualize", "Write attention pictures (PNG) or, for text, HTML pages of a run's test bags");
@@ -308,10 +335,11 @@ int main(int argc, char** argv) {
   CvArgs cv_args;
   ToolArgs tool_args;
   InitArgs init_args;
-  const std::vector<std::function<int()>> commands = {setup_train(app, train_args),  setup_cv(app, cv_args),
-                                                      setup_predict(app, tool_args), setup_visualize(app, tool_args),
-                                                      setup_report(app, tool_args),  setup_config(app, config_args),
-                                                      setup_init(app, init_args)};
+  EmbedArgs embed_args;
+  const std::vector<std::function<int()>> commands = {
+      setup_train(app, train_args),   setup_cv(app, cv_args),           setup_predict(app, tool_args),
+      setup_embed(app, embed_args),   setup_visualize(app, tool_args),  setup_report(app, tool_args),
+      setup_config(app, config_args), setup_init(app, init_args)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

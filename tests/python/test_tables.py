@@ -62,7 +62,7 @@ class FmtTest(unittest.TestCase):
         self.assertEqual(tables.POOLING_NAMES["mean"], "embedding mean")
         self.assertEqual(tables.POOLING_NAMES["instance_max"], "instance max")
         self.assertEqual(tables.PAPER_METHODS["max"], "embedding_max")
-        self.assertEqual(set(tables.POOLING_NAMES), set(tables.PAPER_METHODS))
+        self.assertLessEqual(set(tables.PAPER_METHODS), set(tables.POOLING_NAMES))  # every paper method is named
 
 
 class ReferenceTest(unittest.TestCase):

@@ -226,8 +226,27 @@ void visit_schema(Config& c, V& v) {
     "mlp, histo_cnn, text: dropout after each hidden fc layer (text: on the token embeddings); training only");
   v("model.embedding_dim", c.model.embedding_dim, at_least(1), "M, size of the instance embedding");
   v("model.pooling", c.model.pooling,
-    one_of({"gated_attention", "attention", "mean", "max", "instance_max", "instance_mean"}),
-    "MIL pooling of the instances of a bag");
+    one_of({"gated_attention", "attention", "mean", "max", "lse", "topk_mean", "multihead_gated_attention", "pma",
+            "transformer", "dsmil", "instance_max", "instance_mean"}),
+    "MIL pooling of the instances of a bag (README, \"Poolings\")");
+  v("model.heads", c.model.heads, at_least(1),
+    "h: attention heads of multihead_gated_attention (each a gated attention of size L), pma and transformer (these "
+    "split M into h heads of M / h, so h must divide M)");
+  v("model.merge", c.model.merge, one_of({"concat", "mean"}),
+    "multihead_gated_attention heads / pma seeds into the bag embedding: concat (size h M or k M) or mean (size M)");
+  v("model.seeds", c.model.seeds, at_least(1),
+    "pma: k learned seed vectors (queries); 1 = single learned-query cross-attention pooling");
+  v("model.layers", c.model.layers, at_least(1),
+    "transformer: self-attention layers over each bag's instances (the last one queries with the CLS token only)");
+  v("model.transformer_memory_mib", c.model.transformer_memory_mib, above(0),
+    "transformer: memory for exact self-attention; a bag that needs more is refused before training");
+  v("model.lse_r", c.model.lse_r, above(0), "lse: sharpness r of log-sum-exp pooling (r -> 0: mean, large r: max)");
+  v("model.pool_k", c.model.pool_k, at_least(1), "topk_mean: k largest values averaged per embedding dimension");
+  v("model.max_instance_loss_weight", c.model.max_instance_loss_weight, closed(0, 1),
+    "dsmil: c in loss = (1 - c) bag loss + c max-instance loss (the bag loss on the top instance score; DSMIL 0.5)");
+  v("model.normalize_embedding", c.model.normalize_embedding, any(),
+    "L2-normalise the bag embedding z before the classifier, times a learned scale (for cosine retrieval, see "
+    "`abmil embed`)");
   v("model.attention_dim", c.model.attention_dim, at_least(1), "L, hidden size of the attention network(s)");
   v("model.attention_dropout", c.model.attention_dropout, closed(0, 0.95),
     "dropout on the attention weights a_k in training (both levels of text models); 0 = none, as the paper");

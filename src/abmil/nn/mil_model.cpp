@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "abmil/config/config.h"
+#include "abmil/nn/segment.h"
 
 namespace abmil {
 
@@ -21,9 +22,10 @@ MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>
   if (config.attention_branches != "1" && config.attention_branches != "per_class")
     throw std::invalid_argument("unknown model.attention_branches '" + config.attention_branches +
                                 "' (expected 1 or per_class)");
-  const bool attention_pooling = config.pooling == "gated_attention" || config.pooling == "attention";
+  const bool branch_pooling = config.pooling == "gated_attention" || config.pooling == "attention";
+  const bool attention_pooling = branch_pooling || config.pooling == "multihead_gated_attention";
   if (config.attention_branches == "per_class") {
-    if (!attention_pooling)
+    if (!branch_pooling)
       throw std::invalid_argument("model.attention_branches per_class needs an attention pooling (gated_attention, "
                                   "attention), not '" + config.pooling + "'");
     branches = std::max<int64_t>(outputs, 2);
@@ -33,14 +35,35 @@ MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>
   if (config.instance_loss != "none" && !attention_pooling)
     throw std::invalid_argument("model.instance_loss " + config.instance_loss +
                                 " ranks instances by attention: it needs an attention pooling (gated_attention, "
-                                "attention), not '" + config.pooling + "'");
+                                "attention, multihead_gated_attention), not '" + config.pooling + "'");
   encoder = register_module("encoder", make_encoder(config, instance_shape, vocabulary_size));
   const int64_t M = encoder->embedding_dim();
-  if (!is_instance_level(config.pooling))
-    pooling = register_module(
-        "pooling", make_pooling(config.pooling, M, config.attention_dim, config.attention_dropout, branches));
+  int64_t D = M;  // size of z per branch
+  if (!is_instance_level(config.pooling)) {
+    PoolingSpec spec;
+    spec.name = config.pooling;
+    spec.embedding_dim = M;
+    spec.attention_dim = config.attention_dim;
+    spec.dropout = config.attention_dropout;
+    spec.branches = branches;
+    spec.heads = config.heads;
+    spec.merge = config.merge;
+    spec.seeds = config.seeds;
+    spec.layers = config.layers;
+    spec.lse_r = config.lse_r;
+    spec.pool_k = config.pool_k;
+    spec.classes = outputs;
+    spec.memory_mib = config.transformer_memory_mib;
+    pooling = register_module("pooling", make_pooling(spec));
+    D = pooling->output_dim(M);
+  } else if (config.normalize_embedding) {
+    throw std::invalid_argument("model.normalize_embedding needs an embedding-level pooling, not '" + config.pooling +
+                                "' (it pools instance scores)");
+  }
+  if (config.normalize_embedding)
+    embedding_scale = register_parameter("embedding_scale", torch::full({1}, std::sqrt(static_cast<double>(D))));
   if (branches == 1) {
-    classifier = register_module("classifier", torch::nn::Linear(M, outputs));
+    classifier = register_module("classifier", torch::nn::Linear(D, outputs));
   } else {  // C fc M -> 1, initialised as torch.nn.Linear: U(-1/sqrt(M), 1/sqrt(M))
     const double bound = 1.0 / std::sqrt(static_cast<double>(M));
     branch_weight = register_parameter("branch_weight", torch::empty({branches, M}).uniform_(-bound, bound));
@@ -94,30 +117,65 @@ torch::Tensor MilModelImpl::instance_clustering_loss(const MilOutput& out, const
   return torch::stack(per_bag).mean();
 }
 
+namespace {
+
+/// z / ||z||_2 along the last dimension (torch.nn.functional.normalize, eps 1e-12) times `scale`.
+torch::Tensor normalized(const torch::Tensor& z, const torch::Tensor& scale) {
+  return z / z.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12) * scale;
+}
+
+/// The column of each instance's bag's predicted class: `per_class` [N, C],
+/// `predicted` [B] class indices -> [N].
+torch::Tensor predicted_column(const torch::Tensor& per_class, const torch::Tensor& predicted,
+                               const torch::Tensor& bag_index) {
+  return per_class.gather(1, predicted.index_select(0, bag_index).unsqueeze(1)).squeeze(1);
+}
+
+/// The bags' predicted classes [B] from bag logits ([B]: P(Y=1) > 0.5; [B, C]: argmax).
+torch::Tensor predicted_classes(const torch::Tensor& bag_logits) {
+  const torch::Tensor l = bag_logits.detach();
+  return l.dim() == 1 ? (l > 0).to(torch::kLong) : l.argmax(1);
+}
+
+}  // namespace
+
 MilOutput MilModelImpl::forward_embeddings(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
   MilOutput out;
   if (instance_k > 0) out.embeddings = H;
   if (pooling && branches > 1) {
     PoolingOutput p = pooling->forward(H, bag_index, num_bags);  // z [B, C, M], attention [N, C]
+    out.bag_embedding = p.z.reshape({p.z.size(0), -1});
+    if (embedding_scale.defined()) p.z = normalized(p.z, embedding_scale);
     const torch::Tensor logits = (p.z * branch_weight.unsqueeze(0)).sum(2) + branch_bias;  // [B, C]
-    torch::Tensor predicted;  // [B] the branch of each bag's predicted class
-    if (outputs == 1) {
-      out.bag_logits = logits.select(1, 1) - logits.select(1, 0);
-      predicted = (out.bag_logits.detach() > 0).to(torch::kLong);
-    } else {
-      out.bag_logits = logits;
-      predicted = logits.detach().argmax(1);
-    }
-    const torch::Tensor pick = predicted.index_select(0, bag_index).unsqueeze(1);  // [N, 1]
-    out.attention = p.attention.gather(1, pick).squeeze(1);
-    out.attention_logits = p.attention_logits.gather(1, pick).squeeze(1);
+    out.bag_logits = outputs == 1 ? logits.select(1, 1) - logits.select(1, 0) : logits;
+    const torch::Tensor predicted = predicted_classes(out.bag_logits);  // [B] the branch of each bag's class
+    out.attention = predicted_column(p.attention, predicted, bag_index);
+    out.attention_logits = predicted_column(p.attention_logits, predicted, bag_index);
     out.branch_attention = p.attention;
   } else if (pooling) {
     PoolingOutput p = pooling->forward(H, bag_index, num_bags);
-    out.bag_logits = classifier->forward(p.z);
+    out.bag_embedding = p.z;
+    out.bag_logits = classifier->forward(embedding_scale.defined() ? normalized(p.z, embedding_scale) : p.z);
     if (outputs == 1) out.bag_logits = out.bag_logits.squeeze(1);
-    out.attention_logits = p.attention_logits;
-    out.attention = p.attention;
+    out.head_attention = p.head_attention;
+    if (p.attention.defined() && p.attention.dim() == 2) {  // dsmil with C classes: one attention per class
+      const torch::Tensor predicted = predicted_classes(out.bag_logits);
+      out.branch_attention = p.attention;
+      out.attention = predicted_column(p.attention, predicted, bag_index);
+      out.attention_logits = predicted_column(p.attention_logits, predicted, bag_index);
+    } else {
+      out.attention_logits = p.attention_logits;
+      out.attention = p.attention;
+    }
+    if (p.instance_logits.defined()) {  // dsmil's instance stream: s [N, C]
+      out.max_instance_logits = segment_max(p.instance_logits, bag_index, num_bags);  // [B, C]
+      if (outputs == 1) {
+        out.max_instance_logits = out.max_instance_logits.squeeze(1);
+        out.instance_logits = p.instance_logits.squeeze(1);
+      } else {
+        out.instance_logits = predicted_column(p.instance_logits, predicted_classes(out.bag_logits), bag_index);
+      }
+    }
   } else {
     out.instance_logits = classifier->forward(H).squeeze(1);
     out.bag_logits = pool_instance_logits(out.instance_logits, bag_index, num_bags, pooling_name);

@@ -28,7 +28,19 @@ struct MilOutput {
   /// [N, C] the weights of every branch (model.attention_branches per_class);
   /// undefined with one branch
   torch::Tensor branch_attention;
-  torch::Tensor instance_logits;   ///< [N] instance classifier logits (instance-level poolings only)
+  /// [N] instance classifier logits: instance-level poolings, and dsmil (its
+  /// instance stream; with C outputs the predicted class's column)
+  torch::Tensor instance_logits;
+  /// dsmil: [B] (one output) or [B, C] the largest instance score of each
+  /// bag and class, for the max-instance loss; undefined otherwise
+  torch::Tensor max_instance_logits;
+  /// [N, h] each head's (multihead_gated_attention) or seed's (pma) weights;
+  /// `attention` is their mean; undefined for the other poolings
+  torch::Tensor head_attention;
+  /// [B, D] the bag embedding z before the classifier (and before
+  /// model.normalize_embedding; C branches flattened, D = C M); undefined for
+  /// instance-level poolings
+  torch::Tensor bag_embedding;
   /// [N, T] the encoder's inner weights (text: token weights of each sentence,
   /// each row sums to 1); undefined for encoders without (see EncoderOutput)
   torch::Tensor inner_attention;
@@ -42,6 +54,8 @@ struct MilOutput {
 /// or fc(M->C) for C > 2 classes (CLAM's multi-class head).
 /// Instance-level (instance_max, instance_mean): s_k = fc(h_k), then the
 /// bag logit pools the instance scores (pool_instance_logits).
+/// The classifier takes the pooling's output_dim(M) (h M for concatenated
+/// heads, k M for pma seeds, C M for dsmil).
 /// model.attention_branches per_class (CLAM-MB, Lu et al., Nat. Biomed. Eng.
 /// 2021): C attention branches (C classes; 2 for binary data) give C bag
 /// embeddings z_c [B, C, M] and one classifier per class, logit_c = w_c^T z_c
@@ -56,8 +70,9 @@ class MilModelImpl : public torch::nn::Module {
   /// (MilData::num_outputs()).
   /// Throws std::invalid_argument for unknown encoder/pooling/classifier
   /// names, an encoder that cannot take the instances, outputs < 1, an
-  /// instance-level pooling with more than one output, and per_class
-  /// branches or an instance loss with a pooling without attention.
+  /// instance-level pooling with more than one output, per_class
+  /// branches or an instance loss with a pooling without attention, and
+  /// the pooling errors of make_pooling(PoolingSpec).
   MilModelImpl(const ModelConfig& config, const std::vector<int64_t>& instance_shape, int64_t vocabulary_size = 0,
                int64_t outputs = 1);
 
@@ -96,6 +111,9 @@ class MilModelImpl : public torch::nn::Module {
   torch::Tensor instance_weight, instance_bias;
   int64_t instance_k = 0;              ///< model.instance_k with instance_loss ce; 0 = no instance loss
   bool instance_out_of_class = false;  ///< model.instance_out_of_class
+  /// model.normalize_embedding: the classifier sees embedding_scale z / ||z||_2
+  /// (per branch); a [1] learned scale, initialised to sqrt(D); undefined otherwise
+  torch::Tensor embedding_scale;
   std::string pooling_name;
   int64_t outputs = 1;   ///< 1 or C
   int64_t branches = 1;  ///< attention branches: 1, or C (2 for one output) with per_class

@@ -5,16 +5,21 @@
 #include <vector>
 
 #include "abmil/nn/dropout.h"
+#include "abmil/nn/dsmil_pooling.h"
+#include "abmil/nn/multihead_attention_pooling.h"
+#include "abmil/nn/pma_pooling.h"
+#include "abmil/nn/smooth_max_pooling.h"
+#include "abmil/nn/transformer_pooling.h"
 #include "abmil/nn/segment.h"
 
 namespace abmil {
 
 PoolingOutput MeanPoolingImpl::forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
-  return {segment_mean(H, bag_index, num_bags), {}, {}};
+  return {segment_mean(H, bag_index, num_bags), {}, {}, {}, {}};
 }
 
 PoolingOutput MaxPoolingImpl::forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
-  return {segment_max(H, bag_index, num_bags), {}, {}};
+  return {segment_max(H, bag_index, num_bags), {}, {}, {}, {}};
 }
 
 AttentionPoolingImpl::AttentionPoolingImpl(const AttentionPoolingOptions& options_) : options(options_) {
@@ -73,21 +78,49 @@ torch::Tensor pool_instance_logits(const torch::Tensor& s, const torch::Tensor& 
   throw std::invalid_argument("pool_instance_logits: unknown mode '" + mode + "'");
 }
 
-std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim, int64_t attention_dim,
-                                             double attention_dropout, int64_t branches) {
-  if (branches < 1) throw std::invalid_argument("make_pooling: branches must be >= 1, got " + std::to_string(branches));
-  if (branches > 1 && (pooling == "mean" || pooling == "max"))
+const std::vector<std::string>& pooling_names() {
+  static const std::vector<std::string> names = {
+      "gated_attention", "attention", "mean", "max", "lse", "topk_mean", "multihead_gated_attention", "pma",
+      "transformer", "dsmil"};
+  return names;
+}
+
+std::shared_ptr<MilPoolingImpl> make_pooling(const PoolingSpec& spec) {
+  const std::string& pooling = spec.name;
+  const int64_t M = spec.embedding_dim;
+  if (spec.branches < 1)
+    throw std::invalid_argument("make_pooling: branches must be >= 1, got " + std::to_string(spec.branches));
+  if (spec.branches > 1 && pooling != "attention" && pooling != "gated_attention")
     throw std::invalid_argument("model.attention_branches per_class needs an attention pooling (gated_attention, "
                                 "attention), not '" + pooling + "'");
   if (pooling == "mean") return MeanPooling().ptr();
   if (pooling == "max") return MaxPooling().ptr();
-  const auto options = AttentionPoolingOptions(embedding_dim)
-                           .attention_dim(attention_dim)
-                           .dropout(attention_dropout)
-                           .branches(branches);
+  if (pooling == "lse") return LsePooling(spec.lse_r).ptr();
+  if (pooling == "topk_mean") return TopKMeanPooling(spec.pool_k).ptr();
+  if (pooling == "multihead_gated_attention")
+    return MultiheadGatedAttentionPooling(M, spec.attention_dim, spec.heads, spec.merge, spec.dropout).ptr();
+  if (pooling == "pma") return PmaPooling(M, spec.heads, spec.seeds, spec.merge, spec.dropout).ptr();
+  if (pooling == "transformer")
+    return TransformerPooling(M, spec.heads, spec.layers, spec.dropout, spec.memory_mib).ptr();
+  if (pooling == "dsmil") return DsmilPooling(M, spec.attention_dim, spec.classes, spec.dropout).ptr();
+  const auto options =
+      AttentionPoolingOptions(M).attention_dim(spec.attention_dim).dropout(spec.dropout).branches(spec.branches);
   if (pooling == "attention") return AttentionPooling(options).ptr();
   if (pooling == "gated_attention") return GatedAttentionPooling(options).ptr();
   throw std::invalid_argument("make_pooling: unknown embedding-level pooling '" + pooling + "'");
+}
+
+std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim, int64_t attention_dim,
+                                             double attention_dropout, int64_t branches) {
+  if (pooling != "mean" && pooling != "max" && pooling != "attention" && pooling != "gated_attention")
+    throw std::invalid_argument("make_pooling: unknown embedding-level pooling '" + pooling + "'");
+  PoolingSpec spec;
+  spec.name = pooling;
+  spec.embedding_dim = embedding_dim;
+  spec.attention_dim = attention_dim;
+  spec.dropout = attention_dropout;
+  spec.branches = branches;
+  return make_pooling(spec);
 }
 
 }  // namespace abmil

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace abmil {
 
@@ -29,6 +30,13 @@ struct PoolingOutput {
   /// [N] weights a_k, sum 1 per bag ([N, C] with C branches, each column sums
   /// to 1 per bag); undefined without attention
   torch::Tensor attention;
+  /// [N, h] the weights of each of h heads (multihead_gated_attention) or
+  /// seeds (pma), each column summing to 1 per bag; `attention` is their
+  /// mean. Undefined for the other poolings.
+  torch::Tensor head_attention;
+  /// [N, C] instance scores of a pooling with an instance classifier (dsmil:
+  /// C = the model's outputs); undefined otherwise
+  torch::Tensor instance_logits;
 };
 
 /// Base class of the embedding-level poolings, so a model can hold any of them.
@@ -38,6 +46,12 @@ class MilPoolingImpl : public torch::nn::Module {
   virtual PoolingOutput forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) = 0;
   /// Pooling name as in the config (model.pooling).
   virtual std::string name() const = 0;
+  /// Size of z per bag (per branch) for instance embeddings of size M: M,
+  /// or h M / k M when heads or seeds are concatenated.
+  virtual int64_t output_dim(int64_t embedding_dim) const { return embedding_dim; }
+  /// What a column of PoolingOutput::head_attention is ("head" or "seed"):
+  /// the attention CSV names them attention_<head_column><i>.
+  virtual std::string head_column() const { return "head"; }
 };
 
 /// Mean pooling z = (1/K) sum_k h_k (paper eq. 3-4 with the mean operator).
@@ -116,12 +130,38 @@ torch::Tensor pool_instance_logits(const torch::Tensor& instance_logits, const t
 /// True for the poolings that pool instance scores instead of embeddings.
 bool is_instance_level(const std::string& pooling);
 
-/// The embedding-level pooling named `pooling` (mean | max | attention |
-/// gated_attention) for embeddings of size M, attention size L and (attention
-/// poolings) dropout on the weights and C attention branches. Throws
-/// std::invalid_argument for any other name, and for branches > 1 with a
-/// pooling without attention (mean, max) or branches < 1.
+/// Everything an embedding-level pooling is built from (the model.* keys of
+/// the same names; README, "Poolings").
+struct PoolingSpec {
+  std::string name;               ///< model.pooling
+  int64_t embedding_dim = 0;      ///< M, size of h_k
+  int64_t attention_dim = 128;    ///< L (attention, gated, multihead: hidden size; dsmil: size of the queries)
+  double dropout = 0.0;           ///< dropout on the attention weights in training
+  int64_t branches = 1;           ///< C attention branches (attention, gated_attention)
+  int64_t heads = 4;              ///< h: multihead_gated_attention, pma, transformer
+  std::string merge = "concat";   ///< heads (multihead) / seeds (pma): concat | mean
+  int64_t seeds = 1;              ///< k learned seed vectors (pma)
+  int64_t layers = 2;             ///< self-attention layers (transformer)
+  double lse_r = 5.0;             ///< r of lse pooling
+  int64_t pool_k = 3;             ///< k of topk_mean
+  int64_t classes = 1;            ///< C of the model's outputs (dsmil: one critical instance per output)
+  double memory_mib = 4096;       ///< transformer: bags whose exact attention needs more are refused
+};
+
+/// The embedding-level pooling of `spec` (the registry: mean | max | lse |
+/// topk_mean | attention | gated_attention | multihead_gated_attention | pma
+/// | transformer | dsmil). Throws std::invalid_argument with a one-line
+/// reason for an unknown name, branches > 1 with a pooling other than
+/// attention/gated_attention or branches < 1, heads that do not divide M
+/// (pma, transformer), and k, heads, seeds, layers or r out of range.
+std::shared_ptr<MilPoolingImpl> make_pooling(const PoolingSpec& spec);
+
+/// make_pooling(PoolingSpec) for the four poolings of the paper (mean | max |
+/// attention | gated_attention), as the text encoder's token pooling uses.
 std::shared_ptr<MilPoolingImpl> make_pooling(const std::string& pooling, int64_t embedding_dim, int64_t attention_dim,
                                              double attention_dropout = 0.0, int64_t branches = 1);
+
+/// The names make_pooling(PoolingSpec) knows, in registry order.
+const std::vector<std::string>& pooling_names();
 
 }  // namespace abmil

@@ -44,6 +44,21 @@ torch::Tensor segment_sum(const torch::Tensor& x, const torch::Tensor& bag_index
   return torch::zeros(reduced_shape(x, num_bags), x.options()).index_add(0, bag_index, x);
 }
 
+std::vector<torch::Tensor> segment_rows(const torch::Tensor& bag_index, int64_t num_bags) {
+  const torch::Tensor index = bag_index.to(torch::kCPU, torch::kLong).contiguous();
+  const torch::Tensor order = std::get<1>(index.sort(/*stable=*/true, 0, /*descending=*/false));
+  const torch::Tensor counts = torch::bincount(index, /*weights=*/{}, num_bags);
+  const int64_t* n = counts.data_ptr<int64_t>();
+  std::vector<torch::Tensor> rows;
+  rows.reserve(static_cast<size_t>(num_bags));
+  int64_t start = 0;
+  for (int64_t b = 0; b < num_bags; ++b) {
+    rows.push_back(order.narrow(0, start, n[b]).to(bag_index.device()));
+    start += n[b];
+  }
+  return rows;
+}
+
 torch::Tensor segment_counts(const torch::Tensor& bag_index, int64_t num_bags, torch::ScalarType dtype) {
   return torch::bincount(bag_index, /*weights=*/{}, num_bags).to(dtype);
 }

@@ -6,6 +6,8 @@
 
 #include <torch/types.h>
 
+#include <vector>
+
 namespace abmil {
 
 /// Per-bag sum: x [N, ...] -> [B, ...].
@@ -25,6 +27,11 @@ torch::Tensor segment_softmax(const torch::Tensor& logits, const torch::Tensor& 
 
 /// log(sum_k exp(x_k)) per bag: x [N] -> [B], computed stably.
 torch::Tensor segment_logsumexp(const torch::Tensor& x, const torch::Tensor& bag_index, int64_t num_bags);
+
+/// The rows of each bag: B int64 tensors [n_b] of row numbers into
+/// bag_index (ascending, on bag_index's device), for poolings that work bag by
+/// bag (topk_mean, transformer). Bags need not be contiguous.
+std::vector<torch::Tensor> segment_rows(const torch::Tensor& bag_index, int64_t num_bags);
 
 /// Number of instances of each bag: [B] float of x's dtype.
 torch::Tensor segment_counts(const torch::Tensor& bag_index, int64_t num_bags, torch::ScalarType dtype);

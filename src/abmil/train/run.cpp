@@ -14,6 +14,7 @@
 #include "abmil/config/config.h"
 #include "abmil/data/kinds.h"
 #include "abmil/data/text.h"
+#include "abmil/io/npy.h"
 #include "abmil/io/run_dir.h"
 #include "abmil/train/checkpoint.h"
 #include "abmil/train/evaluate.h"
@@ -181,6 +182,34 @@ Config predict_config(const Config& trained, const std::filesystem::path& run_di
   return used;
 }
 
+/// RUN_DIR/checkpoints/best.pt; throws std::runtime_error when it is missing.
+std::filesystem::path best_checkpoint(const std::filesystem::path& run_dir) {
+  const std::filesystem::path checkpoint = run_dir / "checkpoints" / "best.pt";
+  if (!std::filesystem::is_regular_file(checkpoint))
+    throw std::runtime_error(checkpoint.string() +
+                             ": no checkpoint (was the run trained with output.save_checkpoint?)");
+  return checkpoint;
+}
+
+/// The model of `trained` (RUN_DIR/config.yaml) for `data`, with the run's
+/// best weights, on `device`. Throws std::runtime_error naming the
+/// checkpoint when it does not fit the model.
+MilModel load_trained_model(const Config& trained, const MilData& data, const std::filesystem::path& run_dir,
+                            torch::Device device) {
+  const std::filesystem::path checkpoint = best_checkpoint(run_dir);
+  MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()),
+                 data.num_outputs());
+  model->multi_label = data.multi_label;
+  try {
+    torch::load(model, checkpoint.string());
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(checkpoint.string() + ": cannot load the checkpoint into the model of " +
+                             (run_dir / "config.yaml").string() + ": " + e.msg().substr(0, e.msg().find('\n')));
+  }
+  model->to(device);
+  return model;
+}
+
 }  // namespace
 
 std::filesystem::path run_predict(const std::filesystem::path& run_dir, const std::string& input,
@@ -191,10 +220,7 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
   if (!std::filesystem::is_regular_file(trained_yaml))
     throw std::runtime_error(trained_yaml.string() + ": missing (RUN_DIR must be a run directory of `abmil train`)");
   const Config trained = load_config(trained_yaml.string());
-  const std::filesystem::path checkpoint = run_dir / "checkpoints" / "best.pt";
-  if (!std::filesystem::is_regular_file(checkpoint))
-    throw std::runtime_error(checkpoint.string() +
-                             ": no checkpoint (was the run trained with output.save_checkpoint?)");
+  best_checkpoint(run_dir);  // a run without weights fails before the data is read
   Config used = predict_config(trained, run_dir, input, overrides);
   // The output first: a taken folder fails before minutes of reading data.
   check_output_dir(output_dir);
@@ -215,16 +241,7 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
   }
   const MilData data = kind.load_predict(used.data, static_cast<uint64_t>(used.experiment.seed), prep);
   log << data.summary << "\n";
-  MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()),
-                 data.num_outputs());
-  model->multi_label = data.multi_label;
-  try {
-    torch::load(model, checkpoint.string());
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(checkpoint.string() + ": cannot load the checkpoint into the model of " +
-                             trained_yaml.string() + ": " + e.msg().substr(0, e.msg().find('\n')));
-  }
-  model->to(device);
+  MilModel model = load_trained_model(trained, data, run_dir, device);
   std::filesystem::create_directories(out);
   write_file_atomic(out / "config.yaml", config_to_yaml(used));
   const SplitEvaluation test = evaluate_and_write(model, data.test, used, device, out, "test");
@@ -242,6 +259,98 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
     log << " (not every bag has a label: no metrics)";
   log << "\n";
   return out;
+}
+
+EmbedSummary run_embed(const std::filesystem::path& run_dir, const std::string& config_path,
+                       const std::vector<std::string>& overrides, const std::string& output_dir, bool raw,
+                       std::ostream& log) {
+  const std::filesystem::path trained_yaml = run_dir / "config.yaml";
+  if (!std::filesystem::is_regular_file(trained_yaml))
+    throw std::runtime_error(trained_yaml.string() + ": missing (RUN_DIR must be a run directory of `abmil train`)");
+  const Config trained = load_config(trained_yaml.string());
+  if (is_instance_level(trained.model.pooling))
+    throw std::runtime_error(fmt::format("{}: model.pooling {} pools instance scores, so its bags have no embedding",
+                                         trained_yaml.string(), trained.model.pooling));
+  best_checkpoint(run_dir);
+  Config used = config_path.empty() ? parse_config(config_to_yaml(trained), trained_yaml.string(), overrides)
+                                    : load_config(config_path, overrides);
+  if (used.data.kind != trained.data.kind)
+    throw std::runtime_error(fmt::format("{}: data.kind {}, but the run {} was trained on {}", config_path,
+                                         used.data.kind, run_dir.string(), trained.data.kind));
+  used.model = trained.model;
+  check_output_dir(output_dir);
+  EmbedSummary summary;
+  summary.dir = output_dir.empty() ? next_free_dir(run_dir / "embed") : std::filesystem::path(output_dir);
+
+  configure_runtime(used.runtime.threads, used.runtime.flush_denormal);
+  const torch::Device device = pick_device(used.runtime.device);
+  std::optional<Vocabulary> fixed;  // text: the token ids of the trained model
+  if (data_kind(used.data.kind).uses_vocabulary) {
+    const std::filesystem::path vocabulary = run_dir / "vocabulary.txt";
+    if (!std::filesystem::is_regular_file(vocabulary))
+      throw std::runtime_error(vocabulary.string() + ": missing (a " + used.data.kind + " run saves its vocabulary there)");
+    fixed = Vocabulary::from_text(read_file(vocabulary), vocabulary.string());
+  }
+  const MilData data = load_data(used.data, static_cast<uint64_t>(used.experiment.seed), fixed ? &*fixed : nullptr);
+  log << data.summary << "\n";
+  MilModel model = load_trained_model(trained, data, run_dir, device);
+
+  // Every bag's z, in the order train, validation, test.
+  std::vector<torch::Tensor> parts;
+  std::string index = "row,split,bag_id,bag_name,label\n";
+  std::vector<int> labels;
+  int64_t row = 0, reference_rows = 0;
+  for (const BagSplit* split : {&data.train, &data.validation, &data.test}) {
+    if (split->num_bags() == 0) continue;
+    const BagPredictions p = predict(model, *split, used.eval.max_instances_per_pass, device);
+    parts.push_back(p.bag_embeddings.to(torch::kFloat));
+    for (const Bag& bag : split->bags) {
+      index += fmt::format("{},{},{},{},{}\n", row++, split->name, bag.id, bag_name_cell(bag),
+                           bag.label >= 0 ? std::to_string(bag.label) : std::string());
+      labels.push_back(bag.label);
+    }
+    if (split != &data.test) reference_rows += split->num_bags();
+  }
+  if (parts.empty()) throw std::runtime_error(config_path + ": the data has no bags");
+  const torch::Tensor raw_z = torch::cat(parts).contiguous();  // [B, D]
+  const torch::Tensor unit = raw_z / raw_z.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
+  const torch::Tensor written = (raw ? raw_z : unit).contiguous();
+  summary.bags = written.size(0);
+  summary.dim = written.size(1);
+
+  // Top-1 nearest neighbour (cosine) of each labelled test bag among the training (and validation) bags.
+  int64_t hits = 0;
+  if (reference_rows > 0 && reference_rows < summary.bags) {
+    const torch::Tensor nearest =
+        torch::matmul(unit.narrow(0, reference_rows, summary.bags - reference_rows), unit.narrow(0, 0, reference_rows).t())
+            .argmax(1);
+    for (int64_t q = 0; q < nearest.size(0); ++q) {
+      const int label = labels[static_cast<size_t>(reference_rows + q)];
+      if (label < 0) continue;
+      ++summary.queries;
+      hits += labels[static_cast<size_t>(nearest[q].item<int64_t>())] == label;
+    }
+  }
+  summary.top1_accuracy = summary.queries > 0 ? static_cast<double>(hits) / summary.queries : std::nan("");
+
+  std::filesystem::create_directories(summary.dir);
+  write_file_atomic(summary.dir / "embeddings.npy", npy_float32(written.data_ptr<float>(), summary.bags, summary.dim));
+  write_file_atomic(summary.dir / "embeddings.csv", index);
+  nlohmann::json j;
+  j["model"] = run_dir.string();
+  j["bags"] = summary.bags;
+  j["dim"] = summary.dim;
+  j["normalized"] = !raw;
+  j["reference_bags"] = reference_rows;
+  j["test_bags"] = summary.queries;
+  j["top1_accuracy"] = json_number(summary.top1_accuracy);
+  j["similarity"] = "cosine";
+  write_file_atomic(summary.dir / "embed.json", j.dump(2) + "\n");
+  log << fmt::format("{} bag embeddings of {} dimensions ({}) in {}\n", summary.bags, summary.dim,
+                     raw ? "raw" : "L2-normalised", summary.dir.string());
+  log << fmt::format("top-1 nearest-neighbour accuracy (cosine) of {} test bags against {} training bags: {}\n",
+                     summary.queries, reference_rows, metric_text(summary.top1_accuracy));
+  return summary;
 }
 
 }  // namespace abmil

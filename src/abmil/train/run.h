@@ -57,4 +57,28 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
                                   const std::vector<std::string>& overrides, const std::string& output_dir,
                                   std::ostream& log);
 
+/// What `abmil embed` wrote.
+struct EmbedSummary {
+  std::filesystem::path dir;  ///< the output folder
+  int64_t bags = 0, dim = 0;  ///< rows and columns of embeddings.npy
+  int64_t queries = 0;        ///< labelled test bags scored by retrieval
+  double top1_accuracy = 0;   ///< share of them whose nearest training bag (cosine) has their label; NaN without
+};
+
+/// `abmil embed RUN_DIR [CONFIG]`: the bag embedding z (before the
+/// classifier; MilOutput::bag_embedding) of every bag of CONFIG's data
+/// (default: the run's own config.yaml; `overrides` as --set), split as
+/// training split it (same data.kind, seed and files), with the run's best
+/// weights. Writes into `output_dir` (default RUN_DIR/embed, or embed-2, ...):
+/// embeddings.npy (float32 [B, D], rows train, validation, test; each row
+/// L2-normalised unless `raw`), embeddings.csv (row,split,bag_id,bag_name,label)
+/// and embed.json (last) with the retrieval check: the top-1 nearest-neighbour
+/// accuracy of the labelled test bags against the training and validation
+/// bags by cosine similarity. Throws std::runtime_error for a missing run
+/// file, an instance-level pooling (no z) or another data.kind, ConfigError
+/// and DataError as run_train.
+EmbedSummary run_embed(const std::filesystem::path& run_dir, const std::string& config_path,
+                       const std::vector<std::string>& overrides, const std::string& output_dir, bool raw,
+                       std::ostream& log);
+
 }  // namespace abmil

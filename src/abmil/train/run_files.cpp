@@ -90,6 +90,8 @@ std::string predictions_csv(const BagSplit& split, const BagPredictions& p, cons
   return out;
 }
 
+std::string bag_name_cell(const Bag& bag) { return name_cell(bag); }
+
 std::string attention_csv(const BagSplit& split, const BagPredictions& p, const std::vector<std::string>& classes) {
   std::string out =
       "bag_id,bag_name,instance_index,source_index,instance_label,attention_weight,attention_logit,"
@@ -99,6 +101,11 @@ std::string attention_csv(const BagSplit& split, const BagPredictions& p, const 
     branches = p.branch_attention.to(torch::kCPU, torch::kDouble).contiguous();
     for (int64_t c = 0; c < branches.size(1); ++c)
       out += ",attention_" + (c < static_cast<int64_t>(classes.size()) ? classes[c] : fmt::format("branch_{}", c));
+  }
+  torch::Tensor heads;  // [N_total, h] float64: multihead_gated_attention's heads, pma's seeds
+  if (p.head_attention.defined()) {
+    heads = p.head_attention.to(torch::kCPU, torch::kDouble).contiguous();
+    for (int64_t j = 0; j < heads.size(1); ++j) out += fmt::format(",attention_{}{}", p.head_column, j);
   }
   out += "\n";
   auto column = [](const torch::Tensor& t) {
@@ -127,6 +134,9 @@ std::string attention_csv(const BagSplit& split, const BagPredictions& p, const 
       if (branches.defined())
         for (int64_t c = 0; c < branches.size(1); ++c)
           out += fmt::format(",{:.8g}", branches.data_ptr<double>()[row * branches.size(1) + c]);
+      if (heads.defined())
+        for (int64_t j = 0; j < heads.size(1); ++j)
+          out += fmt::format(",{:.8g}", heads.data_ptr<double>()[row * heads.size(1) + j]);
       out += "\n";
     }
   }

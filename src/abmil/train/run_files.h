@@ -8,6 +8,7 @@
 
 namespace abmil {
 
+struct Bag;
 struct BagSplit;
 struct BagPredictions;
 struct EpochLog;
@@ -38,8 +39,16 @@ std::string predictions_csv(const BagSplit& split, const BagPredictions& predict
 /// unknown). With C attention branches (predictions.branch_attention)
 /// attention_weight/attention_logit are the predicted class's branch and C
 /// columns `attention_<class>` follow (`classes`, index order; branch_<c>
-/// where it has no entry). Columns a model does not produce are left empty.
+/// where it has no entry). With heads or seeds (predictions.head_attention:
+/// multihead_gated_attention, pma) attention_weight is their mean and h
+/// columns `attention_head<j>` / `attention_seed<j>` follow. Columns a model
+/// does not produce are left empty.
 /// Throws DataError when a slide's coordinates cannot be read.
+/// The bag_name cell of `bag` in the run CSVs: Bag::name (its id when
+/// empty), double-quoted with "" for '"' when it holds a comma, quote,
+/// newline or edge blank.
+std::string bag_name_cell(const Bag& bag);
+
 std::string attention_csv(const BagSplit& split, const BagPredictions& predictions,
                           const std::vector<std::string>& classes = {});
 

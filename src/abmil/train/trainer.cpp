@@ -18,6 +18,7 @@
 #include "abmil/data/augment.h"
 #include "abmil/train/early_stopping.h"
 #include "abmil/train/adam.h"
+#include "abmil/nn/transformer_pooling.h"
 #include "abmil/train/checkpoint.h"
 
 namespace abmil {
@@ -185,7 +186,8 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
   torch::NoGradGuard no_grad;
   model->eval();
   BagPredictions out;
-  std::vector<torch::Tensor> logits, attention, attention_logits, branch_attention, instance_logits, inner_attention;
+  std::vector<torch::Tensor> logits, attention, attention_logits, branch_attention, instance_logits, inner_attention,
+      head_attention, bag_embeddings;
   const auto groups = pooling_groups(split, kPoolingGroupInstances);
   // A streamed split: group g + 1 is read in the background while group g computes.
   auto read_group = [&split](const std::vector<int64_t>& group) {
@@ -216,6 +218,8 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
     }
     if (o.branch_attention.defined()) branch_attention.push_back(o.branch_attention.cpu());
     if (o.instance_logits.defined()) instance_logits.push_back(o.instance_logits.cpu());
+    if (o.head_attention.defined()) head_attention.push_back(o.head_attention.cpu());
+    if (o.bag_embedding.defined()) bag_embeddings.push_back(o.bag_embedding.cpu());
   }
   if (logits.empty()) return out;
   torch::Tensor all_logits = torch::cat(logits);
@@ -244,6 +248,11 @@ BagPredictions predict(MilModel& model, const BagSplit& split, int64_t chunk, to
   if (!branch_attention.empty()) out.branch_attention = torch::cat(branch_attention);
   if (!instance_logits.empty()) out.instance_probabilities = torch::sigmoid(torch::cat(instance_logits));
   if (!inner_attention.empty()) out.inner_attention = torch::cat(inner_attention);
+  if (!head_attention.empty()) {
+    out.head_attention = torch::cat(head_attention);
+    out.head_column = model->pooling->head_column();
+  }
+  if (!bag_embeddings.empty()) out.bag_embeddings = torch::cat(bag_embeddings);
   return out;
 }
 
@@ -394,6 +403,19 @@ void check_trainable(const Config& config, const MilData& data) {
   if (data.multi_label && config.model.instance_loss != "none")
     throw std::invalid_argument("model.instance_loss " + config.model.instance_loss +
                                 " trains one class per bag; multi-label data (data.multi_label) takes none");
+  if (config.model.pooling == "transformer") {  // exact self-attention: refuse a bag over the memory limit now
+    const int64_t limit =
+        transformer_max_instances(config.model.heads, config.model.layers, config.model.transformer_memory_mib);
+    for (const BagSplit* split : {&data.train, &data.validation, &data.test})
+      for (const Bag& bag : split->bags)
+        if (bag.size() > limit)
+          throw std::invalid_argument(fmt::format(
+              "model.pooling transformer: bag '{}' has {} instances, over the limit of {} for exact self-attention "
+              "with model.heads {} and model.layers {} in model.transformer_memory_mib {} MiB; use model.layers 1, "
+              "raise model.transformer_memory_mib, or a pooling without the K^2 term (gated_attention, pma, dsmil)",
+              bag.name.empty() ? std::to_string(bag.id) : bag.name, bag.size(), limit, config.model.heads, config.model.layers,
+              config.model.transformer_memory_mib));
+  }
 }
 
 AdamOptions adam_options(const TrainConfig& tc) {
@@ -494,6 +516,10 @@ std::pair<double, torch::Tensor> train_step(MilModel& model, FusedAdam& optimize
   if (model->instance_k > 0) {  // CLAM: (1 - c) bag loss + c instance clustering loss
     const double w = c.config.model.instance_loss_weight;
     loss = (1 - w) * loss + w * model->instance_clustering_loss(out, bag_index, batch.labels);
+  }
+  if (out.max_instance_logits.defined()) {  // DSMIL: (1 - c) bag loss + c max-instance loss
+    const double w = c.config.model.max_instance_loss_weight;
+    loss = (1 - w) * loss + w * bag_loss(out.max_instance_logits, batch.labels.to(c.device), c.class_weights);
   }
   const double loss_value = loss.item<double>();
   if (!std::isfinite(loss_value))

@@ -38,7 +38,15 @@ struct BagPredictions {
   /// [N_total, C] every branch's weights (model.attention_branches per_class;
   /// `attention` is then the predicted class's column); undefined with one branch
   torch::Tensor branch_attention;
-  torch::Tensor instance_probabilities;  ///< [N_total] sigm(s_k) of instance-level poolings; else undefined
+  /// [N_total] sigm(s_k) of instance-level poolings and of dsmil's instance
+  /// stream; else undefined
+  torch::Tensor instance_probabilities;
+  /// [N_total, h] each head's / seed's weights (multihead_gated_attention,
+  /// pma; `attention` is their mean); undefined for the other poolings
+  torch::Tensor head_attention;
+  std::string head_column = "head";  ///< what a head_attention column is: head | seed
+  /// [B, D] float32 bag embeddings z before the classifier (MilOutput::bag_embedding); undefined for instance-level poolings
+  torch::Tensor bag_embeddings;
   /// [N_total, T] the encoder's inner weights (text: token weights of each
   /// sentence, 0 at <pad>); undefined for encoders without
   torch::Tensor inner_attention;
