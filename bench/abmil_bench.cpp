@@ -245,14 +245,10 @@ int bench_large(int64_t instances, int64_t dim, int64_t threads, int64_t steps, 
     opt.step();
     if (s > 0) t.push_back(since(t0));  // step 0 is the warm-up
   }
-  const nlohmann::json out = {{"bench", "large_bag"},
-                              {"pooling", pooling_name},
-                              {"instances", instances},
-                              {"dim", dim},
-                              {"threads", n_threads},
-                              {"step_s_median", median(t)},
-                              {"peak_rss_mib", peak_rss_mib()},
-                              {"flush_denormal", flush_denormal}};
+  const nlohmann::json out = {{"bench", "large_bag"},           {"pooling", pooling_name},
+                              {"instances", instances},         {"dim", dim},
+                              {"threads", n_threads},           {"step_s_median", median(t)},
+                              {"peak_rss_mib", peak_rss_mib()}, {"flush_denormal", flush_denormal}};
   std::cout << fmt::format(
                    "{}: one bag of {} x {} features: {:.4f} s per training step, peak resident memory {:.0f} MiB\n",
                    pooling_name, instances, dim, median(t), peak_rss_mib())

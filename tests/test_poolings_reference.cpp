@@ -152,14 +152,15 @@ TEST(PoolingReference, PackedInterleavedBagsEqualOneBagAtATime) {
       if (alone.attention.defined())
         expect_close(packed.attention.index_select(0, rows), alone.attention, "attention of bag " + std::to_string(b));
       if (alone.head_attention.defined())
-        expect_close(packed.head_attention.index_select(0, rows), alone.head_attention, "heads of bag " + std::to_string(b));
+        expect_close(packed.head_attention.index_select(0, rows), alone.head_attention,
+                     "heads of bag " + std::to_string(b));
       if (alone.instance_logits.defined())
         expect_close(packed.instance_logits.index_select(0, rows), alone.instance_logits, "scores");
     }
     if (packed.attention.defined()) {  // each bag's weights sum to 1 (per column)
-      const torch::Tensor sums = torch::zeros({3}, torch::kDouble).index_add(0, bag_index, packed.attention.dim() == 1
-                                                                                            ? packed.attention
-                                                                                            : packed.attention.select(1, 0));
+      const torch::Tensor sums =
+          torch::zeros({3}, torch::kDouble)
+              .index_add(0, bag_index, packed.attention.dim() == 1 ? packed.attention : packed.attention.select(1, 0));
       expect_close(sums, torch::ones({3}, torch::kDouble), "attention sums");
     }
   }
@@ -253,11 +254,13 @@ TEST(PoolingReference, TransformerLimitFollowsTheMemoryBudget) {
   auto pool = make_pooling(s);
   torch::NoGradGuard no_grad;
   EXPECT_NO_THROW(pool->forward(torch::randn({9, 4}), torch::zeros({9}, torch::kLong), 1));
-  EXPECT_EQ(abmil_test::error_of<std::invalid_argument>(
-                [&] { pool->forward(torch::randn({10, 4}), torch::zeros({10}, torch::kLong), 1); }),
-            "model.pooling transformer: a bag of 10 instances is over its limit of 9 (exact self-attention with "
-            "model.heads 2 and model.layers 2 in model.transformer_memory_mib 0.0022897720336914062); use model.layers 1, "
-            "raise model.transformer_memory_mib, or a pooling without the K^2 term (gated_attention, pma, dsmil)");
+  EXPECT_EQ(
+      abmil_test::error_of<std::invalid_argument>([&] {
+        pool->forward(torch::randn({10, 4}), torch::zeros({10}, torch::kLong), 1);
+      }),
+      "model.pooling transformer: a bag of 10 instances is over its limit of 9 (exact self-attention with "
+      "model.heads 2 and model.layers 2 in model.transformer_memory_mib 0.0022897720336914062); use model.layers 1, "
+      "raise model.transformer_memory_mib, or a pooling without the K^2 term (gated_attention, pma, dsmil)");
 }
 
 // dsmil through the model: binary data gives one attention column and the
@@ -313,6 +316,26 @@ TEST(PoolingReference, NormalizedEmbeddingFeedsTheClassifier) {
   const torch::Tensor want = model->classifier->forward(z / z.norm(2, 1, true) * std::sqrt(6.0)).squeeze(1);
   EXPECT_TRUE(torch::allclose(out.bag_logits, want, 1e-5, 1e-6));
   m.pooling = "instance_max";
-  EXPECT_EQ(abmil_test::error_of<std::invalid_argument>([&] { MilModel(m, std::vector<int64_t>{5}, 0, 1); }),
-            "model.normalize_embedding needs an embedding-level pooling, not 'instance_max' (it pools instance scores)");
+  EXPECT_EQ(
+      abmil_test::error_of<std::invalid_argument>([&] { MilModel(m, std::vector<int64_t>{5}, 0, 1); }),
+      "model.normalize_embedding needs an embedding-level pooling, not 'instance_max' (it pools instance scores)");
+}
+
+// The registry builds every pooling it names, each reports its name and
+// the size of z it returns on a packed batch.
+TEST(PoolingReference, RegistryBuildsEveryNamedPooling) {
+  ASSERT_EQ(pooling_names().size(), 10u);
+  const torch::Tensor bag_index = torch::tensor(std::vector<int64_t>{0, 0, 1}, torch::kLong);
+  for (const std::string& name : pooling_names()) {
+    PoolingSpec s;
+    s.name = name;
+    s.embedding_dim = 8;
+    s.heads = 2;
+    auto pool = make_pooling(s);
+    EXPECT_EQ(pool->name(), name);
+    torch::NoGradGuard no_grad;
+    pool->eval();
+    const PoolingOutput out = pool->forward(torch::randn({3, 8}), bag_index, 2);
+    EXPECT_EQ(out.z.sizes(), torch::IntArrayRef({2, pool->output_dim(8)})) << name;
+  }
 }

@@ -336,10 +336,10 @@ int main(int argc, char** argv) {
   ToolArgs tool_args;
   InitArgs init_args;
   EmbedArgs embed_args;
-  const std::vector<std::function<int()>> commands = {
-      setup_train(app, train_args),   setup_cv(app, cv_args),           setup_predict(app, tool_args),
-      setup_embed(app, embed_args),   setup_visualize(app, tool_args),  setup_report(app, tool_args),
-      setup_config(app, config_args), setup_init(app, init_args)};
+  const std::vector<std::function<int()>> commands = {setup_train(app, train_args),    setup_cv(app, cv_args),
+                                                      setup_predict(app, tool_args),   setup_embed(app, embed_args),
+                                                      setup_visualize(app, tool_args), setup_report(app, tool_args),
+                                                      setup_config(app, config_args),  setup_init(app, init_args)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -102,13 +102,13 @@ struct ModelConfig {
   /// Pooling: gated_attention | attention | mean | max | lse | topk_mean |
   /// multihead_gated_attention | pma | transformer | dsmil | instance_max | instance_mean.
   std::string pooling = "gated_attention";
-  int64_t heads = 4;               ///< h: multihead_gated_attention, pma, transformer
-  std::string merge = "concat";    ///< multihead heads / pma seeds into z: concat | mean
-  int64_t seeds = 1;               ///< pma: k learned seed vectors
-  int64_t layers = 2;              ///< transformer: self-attention layers
-  double transformer_memory_mib = 4096;  ///< transformer: bags whose exact attention needs more are refused
-  double lse_r = 5.0;              ///< lse: sharpness r
-  int64_t pool_k = 3;              ///< topk_mean: k
+  int64_t heads = 4;                      ///< h: multihead_gated_attention, pma, transformer
+  std::string merge = "concat";           ///< multihead heads / pma seeds into z: concat | mean
+  int64_t seeds = 1;                      ///< pma: k learned seed vectors
+  int64_t layers = 2;                     ///< transformer: self-attention layers
+  double transformer_memory_mib = 4096;   ///< transformer: bags whose exact attention needs more are refused
+  double lse_r = 5.0;                     ///< lse: sharpness r
+  int64_t pool_k = 3;                     ///< topk_mean: k
   double max_instance_loss_weight = 0.5;  ///< dsmil: c in (1 - c) bag loss + c max-instance loss
   bool normalize_embedding = false;       ///< z / ||z||_2 times a learned scale before the classifier
   int64_t attention_dim = 128;     ///< L, hidden size of the attention network

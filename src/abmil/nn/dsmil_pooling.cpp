@@ -26,14 +26,14 @@ PoolingOutput DsmilPoolingImpl::forward(const torch::Tensor& H, const torch::Ten
   const torch::Tensor candidate = torch::where(s == top, row, torch::full_like(row, N));
   const torch::Tensor critical = torch::full({num_bags, C}, N, bag_index.options())
                                      .scatter_reduce(0, bag_index.unsqueeze(1).expand({N, C}), candidate, "amin",
-                                                     /*include_self=*/false);  // [B, C]
+                                                     /*include_self=*/false);     // [B, C]
   const torch::Tensor q = torch::tanh(q2->forward(torch::relu(q1->forward(H))));  // [N, L]
   const torch::Tensor q_critical = q.index_select(0, critical.reshape({-1})).view({num_bags, C, query_dim});
   const double scale = 1.0 / std::sqrt(static_cast<double>(query_dim));
   std::vector<torch::Tensor> scores;
   for (int64_t c = 0; c < C; ++c)  // <q_k, q_{m_c}> per instance, one [N, L] product at a time
     scores.push_back((q * q_critical.select(1, c).index_select(0, bag_index)).sum(1) * scale);
-  const torch::Tensor logits = torch::stack(scores, 1);               // [N, C]
+  const torch::Tensor logits = torch::stack(scores, 1);                  // [N, C]
   const torch::Tensor a = segment_softmax(logits, bag_index, num_bags);  // [N, C]
   const torch::Tensor a_used = dropout > 0 && is_training() ? abmil::dropout(a, dropout, true) : a;
   std::vector<torch::Tensor> z;

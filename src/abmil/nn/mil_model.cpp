@@ -35,7 +35,8 @@ MilModelImpl::MilModelImpl(const ModelConfig& config, const std::vector<int64_t>
   if (config.instance_loss != "none" && !attention_pooling)
     throw std::invalid_argument("model.instance_loss " + config.instance_loss +
                                 " ranks instances by attention: it needs an attention pooling (gated_attention, "
-                                "attention, multihead_gated_attention), not '" + config.pooling + "'");
+                                "attention, multihead_gated_attention), not '" +
+                                config.pooling + "'");
   encoder = register_module("encoder", make_encoder(config, instance_shape, vocabulary_size));
   const int64_t M = encoder->embedding_dim();
   int64_t D = M;  // size of z per branch

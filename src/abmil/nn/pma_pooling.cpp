@@ -28,21 +28,20 @@ PmaPoolingImpl::PmaPoolingImpl(int64_t embedding_dim, int64_t heads, int64_t see
 
 PoolingOutput PmaPoolingImpl::forward(const torch::Tensor& H, const torch::Tensor& bag_index, int64_t num_bags) {
   const int64_t N = H.size(0), h = mha->heads, d = mha->head_dim, M = mha->embedding_dim;
-  const torch::Tensor Y = torch::relu(rff->forward(H));  // rFF(X) [N, M]
-  const torch::Tensor Q = mha->project(S, 0);            // [h, k, d]
-  const torch::Tensor K = mha->project(Y, 1), V = mha->project(Y, 2);  // [h, N, d]
+  const torch::Tensor Y = torch::relu(rff->forward(H));                                                // rFF(X) [N, M]
+  const torch::Tensor Q = mha->project(S, 0);                                                          // [h, k, d]
+  const torch::Tensor K = mha->project(Y, 1), V = mha->project(Y, 2);                                  // [h, N, d]
   const torch::Tensor s = torch::matmul(K, Q.transpose(1, 2)).div(std::sqrt(static_cast<double>(d)));  // [h, N, k]
   const torch::Tensor scores = s.permute({1, 0, 2}).reshape({N, h * seeds});
   const torch::Tensor a = segment_softmax(scores, bag_index, num_bags).view({N, h, seeds});  // per (head, seed)
   const torch::Tensor a_used = dropout > 0 && is_training() ? abmil::dropout(a, dropout, true) : a;
-  std::vector<torch::Tensor> heads_out;  // per seed: [B, M], heads concatenated
+  std::vector<torch::Tensor> heads_out;        // per seed: [B, M], heads concatenated
   const torch::Tensor Vn = V.transpose(0, 1);  // [N, h, d]
   for (int64_t j = 0; j < seeds; ++j)
-    heads_out.push_back(
-        segment_sum((a_used.select(2, j).unsqueeze(2) * Vn).reshape({N, M}), bag_index, num_bags));
+    heads_out.push_back(segment_sum((a_used.select(2, j).unsqueeze(2) * Vn).reshape({N, M}), bag_index, num_bags));
   const torch::Tensor O = torch::stack(heads_out, 1);  // [B, k, M]
   const torch::Tensor attended = mha->out_proj->forward(O);
-  const torch::Tensor Hs = ln0->forward(S.unsqueeze(0) + attended);      // H = LN(S + Multihead(S, Y, Y))
+  const torch::Tensor Hs = ln0->forward(S.unsqueeze(0) + attended);           // H = LN(S + Multihead(S, Y, Y))
   const torch::Tensor Z = ln1->forward(Hs + torch::relu(fc_o->forward(Hs)));  // LN(H + rFF(H)) [B, k, M]
   PoolingOutput out;
   out.z = concat ? Z.reshape({Z.size(0), seeds * M}) : Z.mean(1);

@@ -80,8 +80,8 @@ torch::Tensor pool_instance_logits(const torch::Tensor& s, const torch::Tensor& 
 
 const std::vector<std::string>& pooling_names() {
   static const std::vector<std::string> names = {
-      "gated_attention", "attention", "mean", "max", "lse", "topk_mean", "multihead_gated_attention", "pma",
-      "transformer", "dsmil"};
+      "gated_attention",           "attention", "mean",        "max",  "lse", "topk_mean",
+      "multihead_gated_attention", "pma",       "transformer", "dsmil"};
   return names;
 }
 

@@ -133,19 +133,19 @@ bool is_instance_level(const std::string& pooling);
 /// Everything an embedding-level pooling is built from (the model.* keys of
 /// the same names; README, "Poolings").
 struct PoolingSpec {
-  std::string name;               ///< model.pooling
-  int64_t embedding_dim = 0;      ///< M, size of h_k
-  int64_t attention_dim = 128;    ///< L (attention, gated, multihead: hidden size; dsmil: size of the queries)
-  double dropout = 0.0;           ///< dropout on the attention weights in training
-  int64_t branches = 1;           ///< C attention branches (attention, gated_attention)
-  int64_t heads = 4;              ///< h: multihead_gated_attention, pma, transformer
-  std::string merge = "concat";   ///< heads (multihead) / seeds (pma): concat | mean
-  int64_t seeds = 1;              ///< k learned seed vectors (pma)
-  int64_t layers = 2;             ///< self-attention layers (transformer)
-  double lse_r = 5.0;             ///< r of lse pooling
-  int64_t pool_k = 3;             ///< k of topk_mean
-  int64_t classes = 1;            ///< C of the model's outputs (dsmil: one critical instance per output)
-  double memory_mib = 4096;       ///< transformer: bags whose exact attention needs more are refused
+  std::string name;              ///< model.pooling
+  int64_t embedding_dim = 0;     ///< M, size of h_k
+  int64_t attention_dim = 128;   ///< L (attention, gated, multihead: hidden size; dsmil: size of the queries)
+  double dropout = 0.0;          ///< dropout on the attention weights in training
+  int64_t branches = 1;          ///< C attention branches (attention, gated_attention)
+  int64_t heads = 4;             ///< h: multihead_gated_attention, pma, transformer
+  std::string merge = "concat";  ///< heads (multihead) / seeds (pma): concat | mean
+  int64_t seeds = 1;             ///< k learned seed vectors (pma)
+  int64_t layers = 2;            ///< self-attention layers (transformer)
+  double lse_r = 5.0;            ///< r of lse pooling
+  int64_t pool_k = 3;            ///< k of topk_mean
+  int64_t classes = 1;           ///< C of the model's outputs (dsmil: one critical instance per output)
+  double memory_mib = 4096;      ///< transformer: bags whose exact attention needs more are refused
 };
 
 /// The embedding-level pooling of `spec` (the registry: mean | max | lse |

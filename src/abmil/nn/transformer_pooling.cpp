@@ -24,8 +24,8 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, bool cls_onl
   const torch::Tensor y = norm1->forward(x);
   const double scale = 1.0 / std::sqrt(static_cast<double>(self_attn->head_dim));
   const torch::Tensor q = self_attn->project(cls_only ? y.narrow(0, 0, 1) : y, 0) * scale;  // [h, q, d]
-  const torch::Tensor k = self_attn->project(y, 1), v = self_attn->project(y, 2);          // [h, n, d]
-  const torch::Tensor s = torch::matmul(q, k.transpose(1, 2));                             // [h, q, n]
+  const torch::Tensor k = self_attn->project(y, 1), v = self_attn->project(y, 2);           // [h, n, d]
+  const torch::Tensor s = torch::matmul(q, k.transpose(1, 2));                              // [h, q, n]
   const torch::Tensor a = torch::softmax(s, 2);
   if (cls_attention) *cls_attention = a.select(1, 0);
   if (cls_scores) *cls_scores = s.select(1, 0);

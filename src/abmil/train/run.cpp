@@ -197,8 +197,7 @@ std::filesystem::path best_checkpoint(const std::filesystem::path& run_dir) {
 MilModel load_trained_model(const Config& trained, const MilData& data, const std::filesystem::path& run_dir,
                             torch::Device device) {
   const std::filesystem::path checkpoint = best_checkpoint(run_dir);
-  MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()),
-                 data.num_outputs());
+  MilModel model(trained.model, data.instance_shape, static_cast<int64_t>(data.vocabulary.size()), data.num_outputs());
   model->multi_label = data.multi_label;
   try {
     torch::load(model, checkpoint.string());
@@ -288,7 +287,8 @@ EmbedSummary run_embed(const std::filesystem::path& run_dir, const std::string& 
   if (data_kind(used.data.kind).uses_vocabulary) {
     const std::filesystem::path vocabulary = run_dir / "vocabulary.txt";
     if (!std::filesystem::is_regular_file(vocabulary))
-      throw std::runtime_error(vocabulary.string() + ": missing (a " + used.data.kind + " run saves its vocabulary there)");
+      throw std::runtime_error(vocabulary.string() + ": missing (a " + used.data.kind +
+                               " run saves its vocabulary there)");
     fixed = Vocabulary::from_text(read_file(vocabulary), vocabulary.string());
   }
   const MilData data = load_data(used.data, static_cast<uint64_t>(used.experiment.seed), fixed ? &*fixed : nullptr);
@@ -321,9 +321,9 @@ EmbedSummary run_embed(const std::filesystem::path& run_dir, const std::string& 
   // Top-1 nearest neighbour (cosine) of each labelled test bag among the training (and validation) bags.
   int64_t hits = 0;
   if (reference_rows > 0 && reference_rows < summary.bags) {
-    const torch::Tensor nearest =
-        torch::matmul(unit.narrow(0, reference_rows, summary.bags - reference_rows), unit.narrow(0, 0, reference_rows).t())
-            .argmax(1);
+    const torch::Tensor nearest = torch::matmul(unit.narrow(0, reference_rows, summary.bags - reference_rows),
+                                                unit.narrow(0, 0, reference_rows).t())
+                                      .argmax(1);
     for (int64_t q = 0; q < nearest.size(0); ++q) {
       const int label = labels[static_cast<size_t>(reference_rows + q)];
       if (label < 0) continue;

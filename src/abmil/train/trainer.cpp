@@ -413,8 +413,8 @@ void check_trainable(const Config& config, const MilData& data) {
               "model.pooling transformer: bag '{}' has {} instances, over the limit of {} for exact self-attention "
               "with model.heads {} and model.layers {} in model.transformer_memory_mib {} MiB; use model.layers 1, "
               "raise model.transformer_memory_mib, or a pooling without the K^2 term (gated_attention, pma, dsmil)",
-              bag.name.empty() ? std::to_string(bag.id) : bag.name, bag.size(), limit, config.model.heads, config.model.layers,
-              config.model.transformer_memory_mib));
+              bag.name.empty() ? std::to_string(bag.id) : bag.name, bag.size(), limit, config.model.heads,
+              config.model.layers, config.model.transformer_memory_mib));
   }
 }
 

@@ -45,7 +45,8 @@ struct BagPredictions {
   /// pma; `attention` is their mean); undefined for the other poolings
   torch::Tensor head_attention;
   std::string head_column = "head";  ///< what a head_attention column is: head | seed
-  /// [B, D] float32 bag embeddings z before the classifier (MilOutput::bag_embedding); undefined for instance-level poolings
+  /// [B, D] float32 bag embeddings z before the classifier (MilOutput::bag_embedding); undefined for instance-level
+  /// poolings
   torch::Tensor bag_embeddings;
   /// [N_total, T] the encoder's inner weights (text: token weights of each
   /// sentence, 0 at <pad>); undefined for encoders without
