@@ -242,15 +242,15 @@ TEST(PoolingReference, BadSettingsGiveOneLineErrors) {
 // The transformer refuses a bag over its memory limit, naming the way out;
 // one layer (the CLS row only) has no limit.
 TEST(PoolingReference, TransformerLimitFollowsTheMemoryBudget) {
-  // 12 h (n + 1)^2 (layers - 1) bytes <= budget: h 4, 2 layers, 4 GiB -> n + 1 <= 9459
-  EXPECT_EQ(transformer_max_instances(4, 2, 4096), 9458);
-  EXPECT_EQ(transformer_max_instances(8, 3, 4096), 4728);
+  // 24 h (n + 1)^2 (layers - 1) bytes <= budget: h 4, 2 layers, 4 GiB -> n + 1 <= 6688
+  EXPECT_EQ(transformer_max_instances(4, 2, 4096), 6687);
+  EXPECT_EQ(transformer_max_instances(8, 3, 4096), 3343);
   EXPECT_EQ(transformer_max_instances(4, 1, 1), std::numeric_limits<int64_t>::max());
   PoolingSpec s;
   s.name = "transformer";
   s.embedding_dim = 4;
   s.heads = 2;
-  s.memory_mib = 2401.0 / (1024.0 * 1024.0);  // 12 h (n + 1)^2 = 2400 bytes: room for n + 1 = 10
+  s.memory_mib = 4801.0 / (1024.0 * 1024.0);  // 24 h (n + 1)^2 = 4800 bytes: room for n + 1 = 10
   auto pool = make_pooling(s);
   torch::NoGradGuard no_grad;
   EXPECT_NO_THROW(pool->forward(torch::randn({9, 4}), torch::zeros({9}, torch::kLong), 1));
@@ -259,7 +259,7 @@ TEST(PoolingReference, TransformerLimitFollowsTheMemoryBudget) {
         pool->forward(torch::randn({10, 4}), torch::zeros({10}, torch::kLong), 1);
       }),
       "model.pooling transformer: a bag of 10 instances is over its limit of 9 (exact self-attention with "
-      "model.heads 2 and model.layers 2 in model.transformer_memory_mib 0.0022897720336914062); use model.layers 1, "
+      "model.heads 2 and model.layers 2 in model.transformer_memory_mib 0.004578590393066406); use model.layers 1, "
       "raise model.transformer_memory_mib, or a pooling without the K^2 term (gated_attention, pma, dsmil)");
 }
 

@@ -37,7 +37,7 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, bool cls_onl
 int64_t transformer_max_instances(int64_t heads, int64_t layers, double memory_mib) {
   if (layers <= 1) return std::numeric_limits<int64_t>::max();
   const double bytes = memory_mib * 1024.0 * 1024.0;
-  const double per_square = 12.0 * static_cast<double>(heads) * static_cast<double>(layers - 1);
+  const double per_square = 24.0 * static_cast<double>(heads) * static_cast<double>(layers - 1);
   return std::max<int64_t>(1, static_cast<int64_t>(std::floor(std::sqrt(bytes / per_square))) - 1);
 }
 
