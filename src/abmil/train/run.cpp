@@ -182,6 +182,26 @@ Config predict_config(const Config& trained, const std::filesystem::path& run_di
   return used;
 }
 
+/// RUN_DIR/config.yaml of a trained run; throws std::runtime_error when it
+/// is missing, ConfigError when it does not load.
+Config read_trained_config(const std::filesystem::path& run_dir) {
+  const std::filesystem::path trained_yaml = run_dir / "config.yaml";
+  if (!std::filesystem::is_regular_file(trained_yaml))
+    throw std::runtime_error(trained_yaml.string() + ": missing (RUN_DIR must be a run directory of `abmil train`)");
+  return load_config(trained_yaml.string());
+}
+
+/// The trained run's token ids (RUN_DIR/vocabulary.txt) for a data kind
+/// that uses a vocabulary (`kind` text_bags), else nothing. Throws
+/// std::runtime_error when the file is missing.
+std::optional<Vocabulary> read_run_vocabulary(const std::filesystem::path& run_dir, const DataKindInfo& kind) {
+  if (!kind.uses_vocabulary) return std::nullopt;
+  const std::filesystem::path vocabulary = run_dir / "vocabulary.txt";
+  if (!std::filesystem::is_regular_file(vocabulary))
+    throw std::runtime_error(vocabulary.string() + ": missing (a " + kind.name + " run saves its vocabulary there)");
+  return Vocabulary::from_text(read_file(vocabulary), vocabulary.string());
+}
+
 /// RUN_DIR/checkpoints/best.pt; throws std::runtime_error when it is missing.
 std::filesystem::path best_checkpoint(const std::filesystem::path& run_dir) {
   const std::filesystem::path checkpoint = run_dir / "checkpoints" / "best.pt";
@@ -215,10 +235,7 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
                                   const std::vector<std::string>& overrides, const std::string& output_dir,
                                   std::ostream& log) {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::filesystem::path trained_yaml = run_dir / "config.yaml";
-  if (!std::filesystem::is_regular_file(trained_yaml))
-    throw std::runtime_error(trained_yaml.string() + ": missing (RUN_DIR must be a run directory of `abmil train`)");
-  const Config trained = load_config(trained_yaml.string());
+  const Config trained = read_trained_config(run_dir);
   best_checkpoint(run_dir);  // a run without weights fails before the data is read
   Config used = predict_config(trained, run_dir, input, overrides);
   // The output first: a taken folder fails before minutes of reading data.
@@ -230,14 +247,9 @@ std::filesystem::path run_predict(const std::filesystem::path& run_dir, const st
   const torch::Device device = pick_device(used.runtime.device);
   const DataKindInfo& kind = data_kind(used.data.kind);
   Preprocessing prep = read_preprocessing(run_dir, trained, &used.data);
-  std::optional<Vocabulary> fixed;  // the token ids of the trained model, not a new vocabulary
-  if (kind.uses_vocabulary) {
-    const std::filesystem::path vocabulary = run_dir / "vocabulary.txt";
-    if (!std::filesystem::is_regular_file(vocabulary))
-      throw std::runtime_error(vocabulary.string() + ": missing (a " + kind.name + " run saves its vocabulary there)");
-    fixed = Vocabulary::from_text(read_file(vocabulary), vocabulary.string());
-    prep.vocabulary = &*fixed;
-  }
+  // the token ids of the trained model, not a new vocabulary
+  const std::optional<Vocabulary> fixed = read_run_vocabulary(run_dir, kind);
+  if (fixed) prep.vocabulary = &*fixed;
   const MilData data = kind.load_predict(used.data, static_cast<uint64_t>(used.experiment.seed), prep);
   log << data.summary << "\n";
   MilModel model = load_trained_model(trained, data, run_dir, device);
@@ -264,9 +276,7 @@ EmbedSummary run_embed(const std::filesystem::path& run_dir, const std::string& 
                        const std::vector<std::string>& overrides, const std::string& output_dir, bool raw,
                        std::ostream& log) {
   const std::filesystem::path trained_yaml = run_dir / "config.yaml";
-  if (!std::filesystem::is_regular_file(trained_yaml))
-    throw std::runtime_error(trained_yaml.string() + ": missing (RUN_DIR must be a run directory of `abmil train`)");
-  const Config trained = load_config(trained_yaml.string());
+  const Config trained = read_trained_config(run_dir);
   if (is_instance_level(trained.model.pooling))
     throw std::runtime_error(fmt::format("{}: model.pooling {} pools instance scores, so its bags have no embedding",
                                          trained_yaml.string(), trained.model.pooling));
@@ -283,14 +293,7 @@ EmbedSummary run_embed(const std::filesystem::path& run_dir, const std::string& 
 
   configure_runtime(used.runtime.threads, used.runtime.flush_denormal);
   const torch::Device device = pick_device(used.runtime.device);
-  std::optional<Vocabulary> fixed;  // text: the token ids of the trained model
-  if (data_kind(used.data.kind).uses_vocabulary) {
-    const std::filesystem::path vocabulary = run_dir / "vocabulary.txt";
-    if (!std::filesystem::is_regular_file(vocabulary))
-      throw std::runtime_error(vocabulary.string() + ": missing (a " + used.data.kind +
-                               " run saves its vocabulary there)");
-    fixed = Vocabulary::from_text(read_file(vocabulary), vocabulary.string());
-  }
+  const std::optional<Vocabulary> fixed = read_run_vocabulary(run_dir, data_kind(used.data.kind));
   const MilData data = load_data(used.data, static_cast<uint64_t>(used.experiment.seed), fixed ? &*fixed : nullptr);
   log << data.summary << "\n";
   MilModel model = load_trained_model(trained, data, run_dir, device);
@@ -311,7 +314,8 @@ EmbedSummary run_embed(const std::filesystem::path& run_dir, const std::string& 
     }
     if (split != &data.test) reference_rows += split->num_bags();
   }
-  if (parts.empty()) throw std::runtime_error(config_path + ": the data has no bags");
+  if (parts.empty())
+    throw std::runtime_error((config_path.empty() ? trained_yaml.string() : config_path) + ": the data has no bags");
   const torch::Tensor raw_z = torch::cat(parts).contiguous();  // [B, D]
   const torch::Tensor unit = raw_z / raw_z.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
   const torch::Tensor written = (raw ? raw_z : unit).contiguous();
