@@ -222,5 +222,55 @@ class MakeTableTest(unittest.TestCase):
             self.assertIn("| bag-of-words SVM, unigrams (recalled, not checked against the paper) |", text)
 
 
+class PoolingTablesTest(unittest.TestCase):
+    """experiments/poolings: make_slides_table.py on fake run folders and
+    make_choice_table.py on fake committed tables."""
+
+    def script(self, name, arg):
+        p = subprocess.run(["/usr/bin/python3", os.path.join(REPO, "experiments", "poolings", name), arg],
+                           stdout=subprocess.PIPE, text=True, check=True)
+        return p.stdout
+
+    def test_slides_table_cells(self):
+        with tempfile.TemporaryDirectory() as runs:
+            acc = os.path.join(runs, "slides", "dsmil")
+            write(os.path.join(acc, "metrics.json"), json.dumps(
+                {"test": {"macro_auc": 0.99949, "accuracy": 0.9444, "instance_auc_per_bag": 0.9, "instance_auc": 0.7}}))
+            write(os.path.join(acc, "time.txt"), "\tMaximum resident set size (kbytes): 1048576\n")
+            tim = os.path.join(runs, "slides10k", "dsmil")
+            write(os.path.join(tim, "metrics.json"), json.dumps({"test": {}}))
+            write(os.path.join(tim, "metrics.csv"), "epoch,split,loss,seconds\n1,train,1.0,50.0\n1,validation,1.0,2.0\n"
+                  "2,train,0.9,24.0\n")
+            write(os.path.join(tim, "time.txt"), "\tMaximum resident set size (kbytes): 2097152\n")
+            write(os.path.join(runs, "slides10k", "transformer", "refused.txt"), "abmil: error: ... is over its limit\n")
+            write(os.path.join(runs, "slides", "instance_max", "refused.txt"), "... for a binary label only; ...\n")
+            text = self.script("make_slides_table.py", runs)
+            # 24 s for the 12 training slides of make_slide_timing_set.py's split
+            self.assertIn("| DSMIL | 0.999 | 0.944 | 0.900 | 0.700 | 1024 | 24.0 (2.00) | 2048 |", text)
+            self.assertIn("| transformer + CLS (2 layers) | not run | not run | not run | not run | not run "
+                          "| refused: over its limit | — |", text)
+            self.assertIn("| instance max | refused: binary only | — | — | — | — | not run | not run |", text)
+
+    def test_choice_table_joins_the_tables(self):
+        with tempfile.TemporaryDirectory() as root:
+            here = os.path.join(root, "poolings")
+            write(os.path.join(here, "results_mnist.md"),
+                  "| pooling | a | b | c | d | e | f |\n| --- |\n| DSMIL | 0.746 ± 0.050 | 0.7 | 11 "
+                  "| 0.965 ± 0.007 | 0.886 ± 0.085 | 51 |\n")
+            write(os.path.join(root, "classical_mil", "results.md"),
+                  "| abmil gated attention | 0.9 ± 0.1 | 0.8 ± 0.1 | 0.6 ± 0.1 | 0.8 ± 0.1 | 0.9 ± 0.1 |\n")
+            write(os.path.join(here, "results.md"), "| abmil DSMIL | 0.9 | 0.8 | 0.6 | not run | 0.9 |\n")
+            write(os.path.join(here, "results_slides.md"),
+                  "| DSMIL | 0.999 | 0.944 | 0.900 | 0.700 | 1024 | 24.0 (2.00) | 2048 |\n")
+            write(os.path.join(here, "results_bench.md"), "| dsmil | 100,000 | 1.896 | 1389 |\n"
+                  "| transformer | 6,600 | 11.2 | 3562 |\n")
+            text = self.script("make_choice_table.py", here)
+            self.assertIn("| DSMIL | 0.746 ± 0.050 | 0.965 ± 0.007 | 0.886 ± 0.085 | not run | 0.999 | 0.900 | 2.00 "
+                          "| 1389 |", text)  # one set not run: no mean
+            self.assertIn("| gated attention | not run | not run | not run | 0.800 | not run | not run | not run "
+                          "| not run |", text)
+            self.assertIn("| transformer + CLS (2 layers) | not run | not run | not run | not run | not run | not run "
+                          "| not run | 3562 at 6,600 |", text)
+
 if __name__ == "__main__":
     unittest.main()
